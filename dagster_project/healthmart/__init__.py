@@ -1,0 +1,1 @@
+"""healthmart: a warehouse-native customer health score pipeline."""

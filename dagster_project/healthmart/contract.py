@@ -1,0 +1,188 @@
+"""The export contract (v1): which sources exist, their columns, types, keys and rules.
+
+This module is data, not behaviour. Ingest reads it to cast, check and load each export;
+the dbt sources mirror it. A column type is a DuckDB SQL type; every column of a raw table
+is stored with that type, extra (unknown) columns are kept as VARCHAR.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # DuckDB type: VARCHAR, DATE, TIMESTAMP, INTEGER, BIGINT, DOUBLE
+    required: bool = False
+    accepted: tuple[str, ...] | None = None  # accepted values (after lower-casing)
+    min_value: float | None = None
+    max_value: float | None = None
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    # Column whose newest value wins between two versions of the same key (else newest file).
+    version_column: str | None = None
+    # Extra row rules as (rule_name, SQL predicate that is TRUE for a *bad* row) over typed columns.
+    row_rules: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def required_columns(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.required)
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"{self.name} has no column {name!r}")
+
+
+SOURCES: dict[str, Source] = {
+    s.name: s
+    for s in (
+        Source(
+            name="accounts",
+            description="One row per customer account (the CRM export).",
+            key=("account_id",),
+            version_column="updated_at",
+            columns=(
+                Column("account_id", "VARCHAR", required=True),
+                Column("account_name", "VARCHAR"),
+                Column("industry", "VARCHAR"),
+                Column("employees", "INTEGER", min_value=0),
+                Column("segment", "VARCHAR"),
+                Column("plan", "VARCHAR"),
+                Column("region", "VARCHAR"),
+                Column("csm_owner", "VARCHAR"),
+                Column("signup_date", "DATE", required=True),
+                Column("contract_start", "DATE"),
+                Column("contract_end", "DATE"),
+                Column("arr", "DOUBLE", min_value=0),
+                Column("licensed_seats", "INTEGER", min_value=0),
+                Column("updated_at", "TIMESTAMP"),
+            ),
+        ),
+        Source(
+            name="billing",
+            description="One row per invoice (the billing system export).",
+            key=("invoice_id",),
+            version_column="updated_at",
+            columns=(
+                Column("invoice_id", "VARCHAR", required=True),
+                Column("account_id", "VARCHAR", required=True),
+                Column("issued_date", "DATE", required=True),
+                Column("due_date", "DATE", required=True),
+                Column("amount", "DOUBLE", required=True, min_value=0),
+                Column("currency", "VARCHAR"),
+                Column("paid_date", "DATE"),
+                Column(
+                    "status",
+                    "VARCHAR",
+                    required=True,
+                    accepted=("paid", "open", "void", "failed", "refunded"),
+                ),
+                Column("updated_at", "TIMESTAMP"),
+            ),
+            row_rules=(("due_date_before_issued_date", "due_date < issued_date"),),
+        ),
+        Source(
+            name="support",
+            description="One row per support ticket (the help-desk export).",
+            key=("ticket_id",),
+            version_column="updated_at",
+            columns=(
+                Column("ticket_id", "VARCHAR", required=True),
+                Column("account_id", "VARCHAR", required=True),
+                Column("opened_at", "TIMESTAMP", required=True),
+                Column("closed_at", "TIMESTAMP"),
+                Column("priority", "VARCHAR", accepted=("low", "normal", "high", "urgent")),
+                Column(
+                    "category",
+                    "VARCHAR",
+                    accepted=("question", "bug", "incident", "feature_request", "other"),
+                ),
+                Column("csat", "DOUBLE", min_value=1, max_value=5),
+                Column("first_response_minutes", "DOUBLE", min_value=0),
+                Column("updated_at", "TIMESTAMP"),
+            ),
+            row_rules=(("closed_before_opened", "closed_at < opened_at"),),
+        ),
+        Source(
+            name="survey",
+            description="One row per survey response (NPS or CSAT).",
+            key=("response_id",),
+            columns=(
+                Column("response_id", "VARCHAR", required=True),
+                Column("account_id", "VARCHAR", required=True),
+                Column("responded_at", "TIMESTAMP", required=True),
+                Column("survey_type", "VARCHAR", required=True, accepted=("nps", "csat")),
+                Column("score", "DOUBLE", required=True, min_value=0, max_value=10),
+                Column(
+                    "respondent_role",
+                    "VARCHAR",
+                    accepted=("executive", "decision_maker", "end_user"),
+                ),
+                Column("comment", "VARCHAR"),
+            ),
+            row_rules=(
+                ("csat_score_out_of_range", "survey_type = 'csat' and (score < 1 or score > 5)"),
+                ("nps_score_not_integer", "survey_type = 'nps' and score <> floor(score)"),
+            ),
+        ),
+        Source(
+            name="usage",
+            description=(
+                "Product usage: one row per account, day, user (optional) and feature."
+            ),
+            key=("account_id", "activity_date", "user_id", "feature"),
+            columns=(
+                Column("account_id", "VARCHAR", required=True),
+                Column("activity_date", "DATE", required=True),
+                Column("user_id", "VARCHAR"),
+                Column("feature", "VARCHAR", required=True),
+                Column("event_count", "BIGINT", required=True, min_value=0),
+                Column("minutes", "DOUBLE", min_value=0),
+            ),
+        ),
+        Source(
+            name="csm",
+            description="CSM assessments: sentiment and renewal intent, valid for a while.",
+            key=("account_id", "assessed_at"),
+            columns=(
+                Column("account_id", "VARCHAR", required=True),
+                Column("assessed_at", "TIMESTAMP", required=True),
+                Column("sentiment", "DOUBLE", required=True, min_value=1, max_value=5),
+                Column("renewal_intent", "VARCHAR", accepted=("likely", "neutral", "unlikely")),
+                Column("author", "VARCHAR"),
+                Column("note", "VARCHAR"),
+                Column("valid_until", "DATE"),
+            ),
+        ),
+        Source(
+            name="outcomes",
+            description="Lifecycle outcomes: churn, renewal, expansion, contraction, reactivation.",
+            key=("account_id", "event_date", "event_type"),
+            columns=(
+                Column("account_id", "VARCHAR", required=True),
+                Column("event_date", "DATE", required=True),
+                Column(
+                    "event_type",
+                    "VARCHAR",
+                    required=True,
+                    accepted=("churned", "renewed", "expanded", "contracted", "reactivated"),
+                ),
+                Column("reason", "VARCHAR"),
+                Column("arr_change", "DOUBLE"),
+            ),
+        ),
+    )
+}
