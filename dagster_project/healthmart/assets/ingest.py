@@ -1,0 +1,58 @@
+"""One ingest asset per export: load the files of exports/<source>/ into raw.<source>."""
+
+
+import dagster as dg
+from dagster import AssetExecutionContext
+
+from healthmart.contract import SOURCES, Source
+from healthmart.ingest import ingest_source
+from healthmart.partitions import daily_partitions, single_run
+from healthmart.resources import HealthmartSettings, warehouse_connection
+
+
+def build_ingest_asset(source: Source) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=["raw", source.name],
+        group_name="ingest",
+        description=(
+            f"{source.description} Every file of exports/{source.name}/ (CSV, CSV.gz, Parquet, "
+            "NDJSON) loaded into raw."
+            f"{source.name}, idempotent by file content; bad rows go to ingest_meta.quarantine."
+        ),
+        partitions_def=daily_partitions,
+        backfill_policy=single_run,
+        kinds={"duckdb", "python"},
+    )
+    def _ingest(
+        context: AssetExecutionContext, settings: HealthmartSettings
+    ) -> dg.MaterializeResult:
+        resolved = settings.resolve()
+        with warehouse_connection(resolved) as con:
+            result = ingest_source(con, source.name, resolved.exports_dir)
+        for error in result.errors:
+            context.log.error(error)
+        for file in result.files:
+            if file.rows_quarantined:
+                context.log.warning(
+                    f"{file.file}: {file.rows_quarantined} of {file.rows_read} rows quarantined "
+                    "(see ingest_meta.quarantine)"
+                )
+        return dg.MaterializeResult(
+            metadata={
+                "files": len(result.files),
+                "files_loaded": sum(1 for f in result.files if f.status == "loaded"),
+                "files_unchanged": sum(1 for f in result.files if f.status == "skipped_unchanged"),
+                "files_with_errors": len(result.errors),
+                "rows_read": result.rows_read,
+                "rows_loaded": result.rows_loaded,
+                "rows_quarantined": result.rows_quarantined,
+                "errors": dg.MetadataValue.md(
+                    "\n".join(f"- {e}" for e in result.errors) or "none"
+                ),
+            }
+        )
+
+    return _ingest
+
+
+ingest_assets = [build_ingest_asset(source) for source in SOURCES.values()]

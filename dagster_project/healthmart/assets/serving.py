@@ -1,0 +1,48 @@
+"""The serving file: the marts published for BI tools once the build and its checks pass."""
+
+
+import dagster as dg
+from dagster import AssetExecutionContext
+from dagster_dbt import get_asset_key_for_model
+
+from healthmart.assets.dbt import healthmart_dbt_assets
+from healthmart.partitions import daily_partitions, single_run
+from healthmart.publish import publish_serving_file
+from healthmart.resources import HealthmartSettings
+
+PUBLISHED_MODELS = (
+    "dim_accounts",
+    "fct_signal_scores",
+    "fct_health_scores",
+    "fct_health_current",
+    "fct_cohort_churn",
+    "fct_backtest_churn_by_tier",
+)
+
+
+@dg.asset(
+    key=["serving", "healthmart_duckdb"],
+    group_name="serving",
+    description=(
+        "The serving DuckDB file (HEALTHMART_SERVING_PATH) that BI tools and analysts open "
+        "read-only: a copy of the marts, replaced atomically after a successful build."
+    ),
+    deps=[get_asset_key_for_model([healthmart_dbt_assets], m) for m in PUBLISHED_MODELS],
+    partitions_def=daily_partitions,
+    backfill_policy=single_run,
+    kinds={"duckdb"},
+)
+def serving_file(
+    context: AssetExecutionContext, settings: HealthmartSettings
+) -> dg.MaterializeResult:
+    resolved = settings.resolve()
+    result = publish_serving_file(resolved.warehouse_path, resolved.serving_path)
+    context.log.info(f"published {len(result.tables)} tables to {result.serving_path}")
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(result.serving_path)),
+            "tables": len(result.tables),
+            "health_current_rows": result.tables.get("marts.fct_health_current", 0),
+            "health_score_rows": result.tables.get("marts.fct_health_scores", 0),
+        }
+    )

@@ -1,0 +1,27 @@
+"""The Dagster code location: `dagster dev` (workspace.yaml) and `healthmart run` load this."""
+
+from __future__ import annotations
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from healthmart.assets.dbt import healthmart_dbt_assets
+from healthmart.assets.ingest import ingest_assets
+from healthmart.assets.serving import serving_file
+from healthmart.automation import daily_health_job, daily_schedule, new_exports_sensor
+from healthmart.dbt_project import dbt_executable, dbt_project
+from healthmart.resources import HealthmartSettings
+
+defs = dg.Definitions(
+    assets=[*ingest_assets, healthmart_dbt_assets, serving_file],
+    jobs=[daily_health_job],
+    schedules=[daily_schedule],
+    sensors=[new_exports_sensor],
+    resources={
+        "settings": HealthmartSettings(),
+        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
+    },
+    # One step at a time in one process: DuckDB allows a single writer, so ingest and dbt
+    # never compete for the warehouse lock.
+    executor=dg.in_process_executor,
+)

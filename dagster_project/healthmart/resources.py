@@ -1,0 +1,48 @@
+"""Dagster resources: the settings of a run and connections to the working warehouse."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import dagster as dg
+import duckdb
+
+from healthmart.settings import Settings
+
+
+class HealthmartSettings(dg.ConfigurableResource):
+    """Paths and options of a run. Empty fields fall back to the HEALTHMART_* environment
+    variables, then to the defaults (see healthmart.settings), when the run starts."""
+
+    exports_dir: str = ""
+    serving_path: str = ""
+    warehouse_path: str = ""
+    preset: str = ""
+
+    def resolve(self) -> Settings:
+        return Settings.from_env(
+            exports_dir=self.exports_dir,
+            serving_path=self.serving_path,
+            warehouse_path=self.warehouse_path,
+            preset=self.preset,
+        )
+
+
+@contextmanager
+def warehouse_connection(settings: Settings, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to the working warehouse, closed (and the file lock released) on exit.
+
+    DuckDB allows one writing process: callers open read-write only while they write, and
+    the job runs its steps one after another so ingest and dbt never hold the lock together.
+    """
+    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(
+        str(settings.warehouse_path),
+        read_only=read_only,
+        config={"memory_limit": settings.duckdb_memory_limit, "preserve_insertion_order": False},
+    )
+    try:
+        yield con
+    finally:
+        con.close()

@@ -1,0 +1,77 @@
+"""One settings object for paths and options, resolved when a run starts (never at import).
+
+Every setting has an environment variable and a default; an explicit value wins over both.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_models"
+
+ENV_EXPORTS_DIR = "HEALTHMART_EXPORTS_DIR"
+ENV_SERVING_PATH = "HEALTHMART_SERVING_PATH"
+ENV_WAREHOUSE_PATH = "HEALTHMART_WAREHOUSE_PATH"
+ENV_PRESET = "HEALTHMART_PRESET"
+ENV_DBT_THREADS = "HEALTHMART_DBT_THREADS"
+ENV_MEMORY_LIMIT = "HEALTHMART_DUCKDB_MEMORY_LIMIT"
+
+PRESETS = ("hbr", "vital_signs", "bigcommerce")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the exports are, where the warehouse and the serving file live, how to score."""
+
+    exports_dir: Path
+    serving_path: Path
+    warehouse_path: Path
+    preset: str = "hbr"
+    dbt_threads: int = 2
+    duckdb_memory_limit: str = "4GB"
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **overrides: str | None
+    ) -> Settings:
+        """Resolve each setting: explicit override, else environment variable, else default.
+
+        Relative paths are taken from the project root, so commands work from any folder.
+        """
+        env = os.environ if environ is None else environ
+
+        def pick(name: str, env_name: str, default: str) -> str:
+            value = overrides.get(name)
+            if value not in (None, ""):
+                return str(value)
+            return env.get(env_name) or default
+
+        def path(name: str, env_name: str, default: str) -> Path:
+            p = Path(pick(name, env_name, default)).expanduser()
+            return p if p.is_absolute() else (PROJECT_ROOT / p)
+
+        preset = pick("preset", ENV_PRESET, "hbr")
+        threads = pick("dbt_threads", ENV_DBT_THREADS, "2")
+        if not threads.isdigit() or int(threads) < 1:
+            raise ValueError(f"{ENV_DBT_THREADS} must be a positive integer, got {threads!r}")
+        return cls(
+            exports_dir=path("exports_dir", ENV_EXPORTS_DIR, "data/exports"),
+            serving_path=path("serving_path", ENV_SERVING_PATH, "data/healthmart.duckdb"),
+            warehouse_path=path("warehouse_path", ENV_WAREHOUSE_PATH, "data/warehouse.duckdb"),
+            preset=preset,
+            dbt_threads=int(threads),
+            duckdb_memory_limit=pick("duckdb_memory_limit", ENV_MEMORY_LIMIT, "4GB"),
+        )
+
+    def dbt_env(self) -> dict[str, str]:
+        """Environment variables the dbt profile and project read (dbt_models/profiles.yml)."""
+        return {
+            ENV_WAREHOUSE_PATH: str(self.warehouse_path),
+            ENV_PRESET: self.preset,
+            ENV_DBT_THREADS: str(self.dbt_threads),
+            ENV_MEMORY_LIMIT: self.duckdb_memory_limit,
+        }
