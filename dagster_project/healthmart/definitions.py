@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from healthmart.assets.dbt import healthmart_dbt_assets
+from healthmart.assets.dbt import dbt_asset_definitions
 from healthmart.assets.ingest import ingest_assets
 from healthmart.assets.serving import serving_file
 from healthmart.automation import daily_health_job, daily_schedule, new_exports_sensor
@@ -13,7 +13,7 @@ from healthmart.dbt_project import dbt_executable, dbt_project
 from healthmart.resources import HealthmartSettings
 
 defs = dg.Definitions(
-    assets=[*ingest_assets, healthmart_dbt_assets, serving_file],
+    assets=[*ingest_assets, *dbt_asset_definitions, serving_file],
     jobs=[daily_health_job],
     schedules=[daily_schedule],
     sensors=[new_exports_sensor],

@@ -41,20 +41,65 @@ def dbt_vars(context: AssetExecutionContext, preset: str) -> dict[str, str]:
     return variables
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    dagster_dbt_translator=translator,
-    partitions_def=daily_partitions,
-    backfill_policy=single_run,
-)
-def healthmart_dbt_assets(
+PER_DATE_TAG = "tag:per_scoring_date"
+SUMMARY_TAG = "tag:history_summary"
+
+
+def _build(
     context: AssetExecutionContext, dbt: DbtCliResource, settings: HealthmartSettings
 ) -> Iterator[Any]:
     resolved = settings.resolve()
     variables = dbt_vars(context, resolved.preset)
     context.log.info(f"dbt build with vars {variables} on {resolved.warehouse_path}")
-    with _environment(resolved.dbt_env()):
+    # A test runs in the invocation that builds all of its parents (`buildable`), so a test
+    # over a per-date mart and a history mart runs once, after both are built.
+    with _environment(resolved.dbt_env() | {"DBT_INDIRECT_SELECTION": "buildable"}):
         yield from dbt.cli(["build", "--vars", json.dumps(variables)], context=context).stream()
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    dagster_dbt_translator=translator,
+    exclude=f"{PER_DATE_TAG} {SUMMARY_TAG}",
+    name="dbt_history_inputs",
+)
+def dbt_history_inputs(
+    context: AssetExecutionContext, dbt: DbtCliResource, settings: HealthmartSettings
+) -> Iterator[Any]:
+    """Config seeds, staging views and the whole-history intermediates, rebuilt every run."""
+    yield from _build(context, dbt, settings)
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    dagster_dbt_translator=translator,
+    select=PER_DATE_TAG,
+    name="dbt_scored_dates",
+    partitions_def=daily_partitions,
+    backfill_policy=single_run,
+)
+def dbt_scored_dates(
+    context: AssetExecutionContext, dbt: DbtCliResource, settings: HealthmartSettings
+) -> Iterator[Any]:
+    """Signals, scores and the per-date marts for the run's scoring dates (its partitions):
+    one `dbt build` over the whole range, incremental models replacing those dates only."""
+    yield from _build(context, dbt, settings)
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    dagster_dbt_translator=translator,
+    select=SUMMARY_TAG,
+    name="dbt_history_summaries",
+)
+def dbt_history_summaries(
+    context: AssetExecutionContext, dbt: DbtCliResource, settings: HealthmartSettings
+) -> Iterator[Any]:
+    """Marts over the whole scored history: current scores, cohort churn, backtest."""
+    yield from _build(context, dbt, settings)
+
+
+dbt_asset_definitions = [dbt_history_inputs, dbt_scored_dates, dbt_history_summaries]
 
 
 @contextmanager

@@ -6,7 +6,6 @@ from dagster import AssetExecutionContext
 
 from healthmart.contract import SOURCES, Source
 from healthmart.ingest import ingest_source
-from healthmart.partitions import daily_partitions, single_run
 from healthmart.resources import HealthmartSettings, warehouse_connection
 
 
@@ -19,8 +18,6 @@ def build_ingest_asset(source: Source) -> dg.AssetsDefinition:
             "NDJSON) loaded into raw."
             f"{source.name}, idempotent by file content; bad rows go to ingest_meta.quarantine."
         ),
-        partitions_def=daily_partitions,
-        backfill_policy=single_run,
         kinds={"duckdb", "python"},
     )
     def _ingest(

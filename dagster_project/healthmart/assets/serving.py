@@ -5,8 +5,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 from dagster_dbt import get_asset_key_for_model
 
-from healthmart.assets.dbt import healthmart_dbt_assets
-from healthmart.partitions import daily_partitions, single_run
+from healthmart.assets.dbt import dbt_asset_definitions
 from healthmart.publish import publish_serving_file
 from healthmart.resources import HealthmartSettings
 
@@ -20,6 +19,16 @@ PUBLISHED_MODELS = (
 )
 
 
+def mart_asset_key(model: str) -> dg.AssetKey:
+    """The asset key of a dbt model, whichever dbt asset definition builds it."""
+    for definition in dbt_asset_definitions:
+        try:
+            return get_asset_key_for_model([definition], model)
+        except KeyError:
+            continue
+    raise KeyError(f"no dbt asset definition builds the model {model!r}")
+
+
 @dg.asset(
     key=["serving", "healthmart_duckdb"],
     group_name="serving",
@@ -27,9 +36,7 @@ PUBLISHED_MODELS = (
         "The serving DuckDB file (HEALTHMART_SERVING_PATH) that BI tools and analysts open "
         "read-only: a copy of the marts, replaced atomically after a successful build."
     ),
-    deps=[get_asset_key_for_model([healthmart_dbt_assets], m) for m in PUBLISHED_MODELS],
-    partitions_def=daily_partitions,
-    backfill_policy=single_run,
+    deps=[mart_asset_key(m) for m in PUBLISHED_MODELS],
     kinds={"duckdb"},
 )
 def serving_file(

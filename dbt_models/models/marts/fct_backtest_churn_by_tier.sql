@@ -1,3 +1,4 @@
+{{ config(tags=['history_summary']) }}
 -- depends_on: {{ ref('scoring_settings') }}
 -- Does the score predict churn? For every preset and tier: the account-days scored in that
 -- tier whose full horizon (churn_horizon_days) lies inside the data, and how many of them

@@ -1,3 +1,4 @@
+{{ config(tags=['history_summary']) }}
 -- Churn by cohort for every complete month and quarter of the scored history.
 -- churn_rate = accounts that churned during the period / accounts that were customers at
 -- its start (scored on its first day). Cohorts: the tier at period start, segment,

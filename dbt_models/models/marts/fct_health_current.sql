@@ -1,3 +1,4 @@
+{{ config(tags=['history_summary']) }}
 -- One row per account of the accounts export: its latest health score (the newest scoring
 -- date it was scored on; for a churned account, its last day as a customer). Accounts never
 -- scored (e.g. churned before the first scoring date) have a null score and tier 'unscored'.

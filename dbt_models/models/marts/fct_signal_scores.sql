@@ -4,6 +4,7 @@
         incremental_strategy='delete+insert',
         unique_key='score_date',
         on_schema_change='sync_all_columns',
+        tags=['per_scoring_date'],
     )
 }}
 -- One row per account, scoring date and signal of the selected preset: the raw metric,

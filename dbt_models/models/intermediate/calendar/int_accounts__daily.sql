@@ -1,3 +1,4 @@
+{{ config(tags=['per_scoring_date']) }}
 -- depends_on: {{ ref('scoring_settings') }}
 -- One row per account and scoring date of this run on which the account is a customer:
 -- signed up before the date, and not churned before it (a reactivation starts a new spell).

@@ -1,3 +1,4 @@
+{{ config(tags=['per_scoring_date']) }}
 -- depends_on: {{ ref('scoring_settings') }}
 -- The scoring dates of this run: the dbt vars start_date / end_date when given (a backfill
 -- or a daily partition), else from history_warmup_days after the first activity in the

@@ -1,0 +1,195 @@
+"""Command line: `healthmart run` (the daily job headless), `healthmart summary`, `healthmart parse`.
+
+`healthmart run` is what `make run` calls: sample exports when the landing folder has none,
+the dbt manifest, one ingest run, one build run over every scoring date the data supports
+(a single-run backfill), publication of the serving file and a printed summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+
+from healthmart.contract import SOURCES
+from healthmart.dbt_project import dbt_executable
+from healthmart.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
+
+EXPORT_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".ndjson", ".jsonl", ".json")
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+# The date column that places each export's rows in time (what the scoring range spans).
+SOURCE_DATE_COLUMNS = {
+    "usage": "activity_date",
+    "billing": "issued_date",
+    "support": "opened_at",
+    "survey": "responded_at",
+    "csm": "assessed_at",
+    "outcomes": "event_date",
+}
+
+
+def has_exports(exports_dir: Path) -> bool:
+    """Whether the landing folder holds at least one export file of a known source."""
+    for source in SOURCES:
+        folder = exports_dir / source
+        if folder.is_dir() and any(
+            p.is_file() and p.name.lower().endswith(EXPORT_SUFFIXES) for p in folder.rglob("*")
+        ):
+            return True
+    return False
+
+
+def parse_dbt(settings: Settings) -> Path:
+    """Build the dbt manifest (`dbt parse`) that the Dagster definitions load."""
+    env = {**os.environ, **settings.dbt_env()}
+    subprocess.run(
+        [dbt_executable(), "parse", "--quiet", "--profiles-dir", str(DBT_PROJECT_DIR)],
+        cwd=DBT_PROJECT_DIR,
+        env=env,
+        check=True,
+    )
+    return DBT_PROJECT_DIR / "target" / "manifest.json"
+
+
+def ensure_dagster_home() -> Path:
+    """Use DAGSTER_HOME when set, else the project's .dagster_home (runs show in `dagster dev`)."""
+    home = Path(os.environ.get("DAGSTER_HOME") or PROJECT_ROOT / ".dagster_home")
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def loaded_date_span(settings: Settings) -> tuple[date, date] | None:
+    """First and last date of the rows loaded in the raw tables (read-only)."""
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        existing = {
+            name
+            for (name,) in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'raw'"
+            ).fetchall()
+        }
+        parts = [
+            f"select min(cast({column} as date)) as lo, max(cast({column} as date)) as hi "
+            f"from raw.{source}"
+            for source, column in SOURCE_DATE_COLUMNS.items()
+            if source in existing
+        ]
+        if not parts:
+            return None
+        lo, hi = con.execute(f"select min(lo), max(hi) from ({' union all '.join(parts)})").fetchone()
+    finally:
+        con.close()
+    return (lo, hi) if lo is not None else None
+
+
+def run(settings: Settings, accounts: int, months: int, seed: int) -> int:
+    started = time.monotonic()
+    if not has_exports(settings.exports_dir):
+        from healthmart.generate import generate_exports
+
+        print(f"No exports in {settings.exports_dir}: generating sample exports "
+              f"({accounts} accounts, {months} months, seed {seed}).", flush=True)
+        counts = generate_exports(settings.exports_dir, accounts=accounts, months=months, seed=seed)
+        print("  " + ", ".join(f"{k} {v:,}" for k, v in counts.items()), flush=True)
+
+    print("Parsing the dbt project ...", flush=True)
+    parse_dbt(settings)
+    ensure_dagster_home()
+
+    import dagster as dg
+
+    from healthmart.definitions import defs
+    from healthmart.partitions import daily_partitions
+
+    instance = dg.DagsterInstance.get()
+    job = defs.resolve_job_def("daily_health_job")
+    ingest_keys = [dg.AssetKey(["raw", source]) for source in SOURCES]
+    build_keys = [
+        key for key in defs.resolve_asset_graph().get_all_asset_keys() if key not in ingest_keys
+    ]
+    env = settings.dbt_env() | {
+        "HEALTHMART_EXPORTS_DIR": str(settings.exports_dir),
+        "HEALTHMART_SERVING_PATH": str(settings.serving_path),
+    }
+    os.environ.update(env)
+
+    print(f"Ingesting {settings.exports_dir} into {settings.warehouse_path} ...", flush=True)
+    ingest = job.execute_in_process(
+        instance=instance, asset_selection=ingest_keys, raise_on_error=False
+    )
+    if not ingest.success:
+        print("The ingest run failed; see the Dagster run log.", file=sys.stderr)
+        return 1
+
+    span = loaded_date_span(settings)
+    if span is None:
+        print("No rows were loaded from the exports: nothing to score.", file=sys.stderr)
+        return 1
+    first_key = max(span[0], date.fromisoformat(daily_partitions.start.strftime("%Y-%m-%d")))
+    last_key = daily_partitions.get_last_partition_key()
+    last_date = min(span[1] + timedelta(days=1), date.fromisoformat(last_key))
+    print(f"Building the health mart for scoring dates {first_key} .. {last_date} "
+          "(one run; dbt narrows the range to what the data supports) ...", flush=True)
+    build = job.execute_in_process(
+        instance=instance,
+        asset_selection=build_keys,
+        tags={RANGE_START_TAG: first_key.isoformat(), RANGE_END_TAG: last_date.isoformat()},
+        raise_on_error=False,
+    )
+    if not build.success:
+        print("The build run failed (a model or a blocking check); the last published serving "
+              "file is unchanged. See the Dagster run log.", file=sys.stderr)
+        return 1
+
+    from healthmart.summary import render_summary
+
+    print(render_summary(settings.serving_path))
+    print(f"Done in {time.monotonic() - started:.0f} s.")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="healthmart", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run_p = sub.add_parser("run", help="run the daily job headless and print a summary")
+    run_p.add_argument("--exports-dir", help="landing folder (default: HEALTHMART_EXPORTS_DIR or data/exports)")
+    run_p.add_argument("--serving-path", help="serving file (default: HEALTHMART_SERVING_PATH or data/healthmart.duckdb)")
+    run_p.add_argument("--preset", help="weighting preset: hbr, vital_signs or bigcommerce")
+    run_p.add_argument("--sample-accounts", type=int, default=2000, help="accounts in generated sample exports")
+    run_p.add_argument("--sample-months", type=int, default=18, help="months of generated sample exports")
+    run_p.add_argument("--sample-seed", type=int, default=42, help="seed of generated sample exports")
+    sum_p = sub.add_parser("summary", help="print the summary of the published serving file")
+    sum_p.add_argument("--serving-path")
+    sub.add_parser("parse", help="build the dbt manifest (dbt parse)")
+    args = parser.parse_args(argv)
+
+    if args.command == "run":
+        settings = Settings.from_env(
+            exports_dir=args.exports_dir, serving_path=args.serving_path, preset=args.preset
+        )
+        return run(settings, args.sample_accounts, args.sample_months, args.sample_seed)
+    if args.command == "summary":
+        from healthmart.summary import render_summary
+
+        print(render_summary(Settings.from_env(serving_path=args.serving_path).serving_path))
+        return 0
+    if args.command == "parse":
+        parse_dbt(Settings.from_env())
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
