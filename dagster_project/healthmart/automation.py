@@ -1,6 +1,5 @@
 """The daily job, its schedule, and a sensor that starts it when export files change."""
 
-
 import hashlib
 
 import dagster as dg
@@ -27,7 +26,9 @@ def exports_fingerprint(settings: HealthmartSettings) -> str:
     if exports_dir.is_dir():
         for path in sorted(p for p in exports_dir.rglob("*") if p.is_file()):
             stat = path.stat()
-            digest.update(f"{path.relative_to(exports_dir)}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+            digest.update(
+                f"{path.relative_to(exports_dir)}|{stat.st_size}|{stat.st_mtime_ns}\n".encode()
+            )
     return digest.hexdigest()
 
 
@@ -35,7 +36,7 @@ def exports_fingerprint(settings: HealthmartSettings) -> str:
     job=daily_health_job,
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.STOPPED,
-    description="Runs the daily job for today's scoring date when export files are added or changed.",
+    description="Runs the daily job for today's scoring date when export files change.",
 )
 def new_exports_sensor(
     context: dg.SensorEvaluationContext, settings: HealthmartSettings

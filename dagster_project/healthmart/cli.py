@@ -1,4 +1,4 @@
-"""Command line: `healthmart run` (the daily job headless), `healthmart summary`, `healthmart parse`.
+"""Command line: `healthmart run` (the daily job, headless), `healthmart summary`, `parse`.
 
 `healthmart run` is what `make run` calls: sample exports when the landing folder has none,
 the dbt manifest, one ingest run, one build run over every scoring date the data supports
@@ -88,7 +88,9 @@ def loaded_date_span(settings: Settings) -> tuple[date, date] | None:
         ]
         if not parts:
             return None
-        lo, hi = con.execute(f"select min(lo), max(hi) from ({' union all '.join(parts)})").fetchone()
+        lo, hi = con.execute(
+            f"select min(lo), max(hi) from ({' union all '.join(parts)})"
+        ).fetchone()
     finally:
         con.close()
     return (lo, hi) if lo is not None else None
@@ -99,8 +101,11 @@ def run(settings: Settings, accounts: int, months: int, seed: int) -> int:
     if not has_exports(settings.exports_dir):
         from healthmart.generate import generate_exports
 
-        print(f"No exports in {settings.exports_dir}: generating sample exports "
-              f"({accounts} accounts, {months} months, seed {seed}).", flush=True)
+        print(
+            f"No exports in {settings.exports_dir}: generating sample exports "
+            f"({accounts} accounts, {months} months, seed {seed}).",
+            flush=True,
+        )
         counts = generate_exports(settings.exports_dir, accounts=accounts, months=months, seed=seed)
         print("  " + ", ".join(f"{k} {v:,}" for k, v in counts.items()), flush=True)
 
@@ -140,8 +145,11 @@ def run(settings: Settings, accounts: int, months: int, seed: int) -> int:
     first_key = max(span[0], date.fromisoformat(daily_partitions.start.strftime("%Y-%m-%d")))
     last_key = daily_partitions.get_last_partition_key()
     last_date = min(span[1] + timedelta(days=1), date.fromisoformat(last_key))
-    print(f"Building the health mart for scoring dates {first_key} .. {last_date} "
-          "(one run; dbt narrows the range to what the data supports) ...", flush=True)
+    print(
+        f"Building the health mart for scoring dates {first_key} .. {last_date} "
+        "(one run; dbt narrows the range to what the data supports) ...",
+        flush=True,
+    )
     build = job.execute_in_process(
         instance=instance,
         asset_selection=build_keys,
@@ -149,8 +157,11 @@ def run(settings: Settings, accounts: int, months: int, seed: int) -> int:
         raise_on_error=False,
     )
     if not build.success:
-        print("The build run failed (a model or a blocking check); the last published serving "
-              "file is unchanged. See the Dagster run log.", file=sys.stderr)
+        print(
+            "The build run failed (a model or a blocking check); the last published serving "
+            "file is unchanged. See the Dagster run log.",
+            file=sys.stderr,
+        )
         return 1
 
     from healthmart.summary import render_summary
@@ -164,12 +175,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="healthmart", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     run_p = sub.add_parser("run", help="run the daily job headless and print a summary")
-    run_p.add_argument("--exports-dir", help="landing folder (default: HEALTHMART_EXPORTS_DIR or data/exports)")
-    run_p.add_argument("--serving-path", help="serving file (default: HEALTHMART_SERVING_PATH or data/healthmart.duckdb)")
+    run_p.add_argument(
+        "--exports-dir", help="landing folder (default: HEALTHMART_EXPORTS_DIR or data/exports)"
+    )
+    run_p.add_argument(
+        "--serving-path",
+        help="serving file (default: HEALTHMART_SERVING_PATH or data/healthmart.duckdb)",
+    )
     run_p.add_argument("--preset", help="weighting preset: hbr, vital_signs or bigcommerce")
-    run_p.add_argument("--sample-accounts", type=int, default=2000, help="accounts in generated sample exports")
-    run_p.add_argument("--sample-months", type=int, default=18, help="months of generated sample exports")
-    run_p.add_argument("--sample-seed", type=int, default=42, help="seed of generated sample exports")
+    run_p.add_argument(
+        "--sample-accounts", type=int, default=2000, help="accounts in generated sample exports"
+    )
+    run_p.add_argument(
+        "--sample-months", type=int, default=18, help="months of generated sample exports"
+    )
+    run_p.add_argument(
+        "--sample-seed", type=int, default=42, help="seed of generated sample exports"
+    )
     sum_p = sub.add_parser("summary", help="print the summary of the published serving file")
     sum_p.add_argument("--serving-path")
     sub.add_parser("parse", help="build the dbt manifest (dbt parse)")

@@ -140,9 +140,7 @@ SOURCES: dict[str, Source] = {
         ),
         Source(
             name="usage",
-            description=(
-                "Product usage: one row per account, day, user (optional) and feature."
-            ),
+            description=("Product usage: one row per account, day, user (optional) and feature."),
             key=("account_id", "activity_date", "user_id", "feature"),
             columns=(
                 Column("account_id", "VARCHAR", required=True),

@@ -30,7 +30,9 @@ class HealthmartSettings(dg.ConfigurableResource):
 
 
 @contextmanager
-def warehouse_connection(settings: Settings, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+def warehouse_connection(
+    settings: Settings, read_only: bool = False
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection to the working warehouse, closed (and the file lock released) on exit.
 
     DuckDB allows one writing process: callers open read-write only while they write, and

@@ -26,7 +26,6 @@ order by period_start, tier;""",
 )
 
 
-
 def _tier_order(column: str) -> str:
     """SQL that sorts tiers from worst to best, unknown tiers last."""
     return (
@@ -69,10 +68,13 @@ def _sections(con: duckdb.DuckDBPyConnection, serving_path: Path) -> list[str]:
         from marts.fct_health_current
         where not is_churned
         group by tier
-        order by {_tier_order('tier')}
+        order by {_tier_order("tier")}
         """
     ).fetchall()
-    lines.append(f"  {'tier':<10} {'accounts':>8} {'share':>7} {'mean score':>10} {'ARR':>14} {'low conf.':>9}")
+    lines.append(
+        f"  {'tier':<10} {'accounts':>8} {'share':>7} {'mean score':>10} {'ARR':>14} "
+        f"{'low conf.':>9}"
+    )
     for tier, n, mean_score, arr, low in rows:
         share = 100.0 * n / customers if customers else 0.0
         lines.append(
@@ -87,7 +89,7 @@ def _sections(con: duckdb.DuckDBPyConnection, serving_path: Path) -> list[str]:
         from marts.fct_cohort_churn
         where period_type = 'month' and cohort_type = 'tier'
         group by cohort
-        order by {_tier_order('cohort')}
+        order by {_tier_order("cohort")}
         """
     ).fetchall()
     backtest = {
@@ -100,7 +102,9 @@ def _sections(con: duckdb.DuckDBPyConnection, serving_path: Path) -> list[str]:
             """
         ).fetchall()
     }
-    horizon = con.execute("select any_value(horizon_days) from marts.fct_backtest_churn_by_tier").fetchone()[0]
+    horizon = con.execute(
+        "select any_value(horizon_days) from marts.fct_backtest_churn_by_tier"
+    ).fetchone()[0]
     lines.append(
         f"  {'tier':<10} {'account-months':>14} {'churned':>8} {'monthly churn':>13} "
         f"{f'churn within {horizon} d of a score':>30}"

@@ -1,15 +1,18 @@
 """The dbt models, seeds and tests as Dagster assets and asset checks (`dbt build`)."""
 
-
 import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import dagster as dg
 from dagster import AssetExecutionContext
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    dbt_assets,
+)
 
 from healthmart.dbt_project import dbt_project
 from healthmart.partitions import daily_partitions, scoring_range, single_run

@@ -1,6 +1,5 @@
 """One ingest asset per export: load the files of exports/<source>/ into raw.<source>."""
 
-
 import dagster as dg
 from dagster import AssetExecutionContext
 
@@ -43,9 +42,7 @@ def build_ingest_asset(source: Source) -> dg.AssetsDefinition:
                 "rows_read": result.rows_read,
                 "rows_loaded": result.rows_loaded,
                 "rows_quarantined": result.rows_quarantined,
-                "errors": dg.MetadataValue.md(
-                    "\n".join(f"- {e}" for e in result.errors) or "none"
-                ),
+                "errors": dg.MetadataValue.md("\n".join(f"- {e}" for e in result.errors) or "none"),
             }
         )
 

@@ -1,6 +1,5 @@
 """The serving file: the marts published for BI tools once the build and its checks pass."""
 
-
 import dagster as dg
 from dagster import AssetExecutionContext
 from dagster_dbt import get_asset_key_for_model

@@ -1,0 +1,39 @@
+# healthmart: `make run` runs the daily job on the sample exports, `make test` runs the tests.
+# Both set up everything they need: uv (from PyPI), the locked virtualenv, the dbt manifest.
+
+PYTHON ?= python3
+UV := $(PYTHON) -m uv
+VENV := .venv
+BIN := $(VENV)/bin
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+export UV_PYTHON := $(PYTHON)
+
+.PHONY: setup run test lint ui summary clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml uv.lock
+	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check uv
+	$(UV) sync --frozen
+	@touch $@
+
+run: setup
+	$(BIN)/healthmart run
+
+test: setup
+	$(BIN)/healthmart parse
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check dagster_project tests
+	$(BIN)/ruff format --check dagster_project tests
+
+summary: setup
+	$(BIN)/healthmart summary
+
+ui: setup
+	$(BIN)/healthmart parse
+	$(BIN)/dagster dev -w workspace.yaml
+
+clean:
+	rm -rf $(VENV) dbt_models/target dbt_models/logs .dagster_home

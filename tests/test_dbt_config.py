@@ -1,0 +1,113 @@
+"""The config seeds are validated by dbt tests: a broken config fails the build, by name.
+
+Each case copies the dbt project and its seeds to a temporary folder, breaks one CSV and
+runs `dbt build --select resource_type:seed` (the seeds and the tests on them).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from healthmart.dbt_project import dbt_executable
+from healthmart.settings import DBT_PROJECT_DIR, PROJECT_ROOT
+
+
+def copy_project(tmp_path: Path) -> Path:
+    shutil.copytree(
+        DBT_PROJECT_DIR, tmp_path / "dbt_models", ignore=shutil.ignore_patterns("target", "logs")
+    )
+    shutil.copytree(PROJECT_ROOT / "seeds", tmp_path / "seeds")
+    return tmp_path / "dbt_models"
+
+
+def build_seeds(project: Path) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "HEALTHMART_WAREHOUSE_PATH": str(project.parent / "warehouse.duckdb"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    return subprocess.run(
+        [
+            dbt_executable(),
+            "build",
+            "--select",
+            "resource_type:seed",
+            "--profiles-dir",
+            str(project),
+            "--project-dir",
+            str(project),
+            "--target-path",
+            str(project / "target"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=project,
+    )
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path.name}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_shipped_config_passes_validation(tmp_path: Path) -> None:
+    result = build_seeds(copy_project(tmp_path))
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "ERROR=0" in result.stdout
+
+
+BROKEN: dict[str, tuple[Callable[[Path], None], str]] = {
+    "dimension weights do not sum to 1": (
+        lambda seeds: edit(
+            seeds / "preset_weights.csv", "hbr,value_realisation,0.5,", "hbr,value_realisation,0.6,"
+        ),
+        "assert_preset_dimension_weights_sum_to_one",
+    ),
+    "signal weights of a dimension do not sum to 1": (
+        lambda seeds: edit(
+            seeds / "preset_weights.csv",
+            "hbr,relationship,0.25,nps,0.25,",
+            "hbr,relationship,0.25,nps,0.35,",
+        ),
+        "assert_preset_signal_weights_sum_to_one",
+    ),
+    "a gap between tier bands": (
+        lambda seeds: edit(
+            seeds / "tier_bands.csv", "attention,50,false,70,false", "attention,55,false,70,false"
+        ),
+        "assert_tier_bands_contiguous",
+    ),
+    "a preset names an unknown signal": (
+        lambda seeds: edit(
+            seeds / "preset_weights.csv",
+            "vital_signs,financial,0.2,payment,",
+            "vital_signs,financial,0.2,payments,",
+        ),
+        "assert_preset_signals_exist_in_signal_config",
+    ),
+    "a threshold signal without its healthy value": (
+        lambda seeds: edit(
+            seeds / "signal_config.csv",
+            "adoption,usage,threshold,0.10,0.80,",
+            "adoption,usage,threshold,0.10,,",
+        ),
+        "assert_signal_config_thresholds_set",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_broken_config_fails_the_build_naming_the_rule(tmp_path: Path, case: str) -> None:
+    project = copy_project(tmp_path)
+    breaker, failing_test = BROKEN[case]
+    breaker(project.parent / "seeds")
+    result = build_seeds(project)
+    assert result.returncode != 0
+    assert f"Failure in test {failing_test}" in result.stdout, result.stdout[-3000:]
