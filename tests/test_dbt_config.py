@@ -37,6 +37,9 @@ def build_seeds(project: Path) -> subprocess.CompletedProcess[str]:
             "build",
             "--select",
             "resource_type:seed",
+            # only the tests whose parents are all seeds (not the mart tests reading them)
+            "--indirect-selection",
+            "cautious",
             "--profiles-dir",
             str(project),
             "--project-dir",
