@@ -132,7 +132,7 @@ select
     cohort,
     -- measures
     count(*) as accounts_at_start,
-    sum(is_churned) as churned,
+    cast(sum(is_churned) as {{ dbt.type_bigint() }}) as churned,
     cast(sum(is_churned) as double) / count(*) as churn_rate,
     sum(arr) as arr_at_start,
     sum(case when is_churned = 1 then arr else 0 end) as arr_churned
