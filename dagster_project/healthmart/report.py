@@ -438,6 +438,10 @@ def _churn_bar(frame: pd.DataFrame, tiers: list[Tier], rate: str, counts: list[s
     )
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
 def _room_for_text(rates: pd.Series) -> list[float]:
     """An axis range whose longest bar leaves room for its label beside it."""
     top = rates.max()
@@ -468,7 +472,7 @@ def churn_figure(monthly: pd.DataFrame, backtest: pd.DataFrame, tiers: list[Tier
     if not backtest.empty:
         backtest = _ordered(backtest, tiers)
         counts = [
-            f"{n:,} accounts · {d:,} account-days"
+            f"{_count(n, 'account')} · {_count(d, 'account-day')}"
             for n, d in zip(backtest.accounts, backtest.scored_account_days, strict=True)
         ]
         fig.add_trace(
