@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: setup run test lint ui summary clean
+.PHONY: setup run test lint ui summary report clean
 
 setup: $(VENV)/.installed
 
@@ -30,6 +30,9 @@ lint: setup
 
 summary: setup
 	$(BIN)/healthmart summary
+
+report: setup
+	$(BIN)/healthmart report
 
 ui: setup
 	$(BIN)/healthmart parse

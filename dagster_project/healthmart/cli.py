@@ -1,8 +1,9 @@
-"""Command line: `healthmart run` (the daily job, headless), `healthmart summary`, `parse`.
+"""Command line: `healthmart run` (the daily job, headless), `summary`, `report`, `parse`.
 
 `healthmart run` is what `make run` calls: sample exports when the landing folder has none,
 the dbt manifest, one ingest run, one build run over every scoring date the data supports
-(a single-run backfill), publication of the serving file and a printed summary.
+(a single-run backfill), publication of the serving file, a printed summary and the HTML
+health report.
 """
 
 from __future__ import annotations
@@ -167,6 +168,9 @@ def run(settings: Settings, accounts: int, months: int, seed: int) -> int:
     from healthmart.summary import render_summary
 
     print(render_summary(settings.serving_path))
+    from healthmart.report import report_path, write_report
+
+    print(f"Health report: {write_report(settings.serving_path, report_path())}")
     print(f"Done in {time.monotonic() - started:.0f} s.")
     return 0
 
@@ -194,7 +198,34 @@ def main(argv: list[str] | None = None) -> int:
     )
     sum_p = sub.add_parser("summary", help="print the summary of the published serving file")
     sum_p.add_argument("--serving-path")
+    rep_p = sub.add_parser("report", help="write the HTML health report of the serving file")
+    rep_p.add_argument("--serving-path")
+    rep_p.add_argument(
+        "--out", help="HTML file (default: HEALTHMART_REPORT_PATH or reports/health_report.html)"
+    )
     sub.add_parser("parse", help="build the dbt manifest (dbt parse)")
+    cal_p = sub.add_parser(
+        "calibrate",
+        help="fit signal weights to the churn history; write a proposed preset and a comparison",
+    )
+    cal_p.add_argument(
+        "--warehouse-path",
+        help="working warehouse, opened read-only (default: HEALTHMART_WAREHOUSE_PATH or "
+        "data/warehouse.duckdb)",
+    )
+    cal_p.add_argument("--base-preset", default="hbr", help="preset whose dimensions to keep")
+    cal_p.add_argument(
+        "--horizon-days",
+        type=int,
+        help="churn horizon in days (default: churn_horizon_days of seeds/scoring_settings.csv)",
+    )
+    cal_p.add_argument(
+        "--out", default="reports/calibration", help="output folder (default: reports/calibration)"
+    )
+    cal_p.add_argument(
+        "--train-share", type=float, default=0.7, help="share of the span before the test period"
+    )
+    cal_p.add_argument("--seed", type=int, default=42, help="seed of the reference model")
     args = parser.parse_args(argv)
 
     if args.command == "run":
@@ -207,9 +238,29 @@ def main(argv: list[str] | None = None) -> int:
 
         print(render_summary(Settings.from_env(serving_path=args.serving_path).serving_path))
         return 0
+    if args.command == "report":
+        from healthmart.report import report_path, write_report
+
+        serving_path = Settings.from_env(serving_path=args.serving_path).serving_path
+        print(f"Health report: {write_report(serving_path, report_path(args.out))}")
+        return 0
     if args.command == "parse":
         parse_dbt(Settings.from_env())
         return 0
+    if args.command == "calibrate":
+        from healthmart import calibrate
+
+        settings = Settings.from_env(warehouse_path=args.warehouse_path)
+        out = Path(args.out).expanduser()
+        return calibrate.run(
+            settings.warehouse_path,
+            out if out.is_absolute() else PROJECT_ROOT / out,
+            base_preset=args.base_preset,
+            horizon_days=args.horizon_days,
+            train_share=args.train_share,
+            seed=args.seed,
+            memory_limit=settings.duckdb_memory_limit,
+        )
     return 2
 
 
