@@ -1,11 +1,12 @@
-"""Shared test set-up: the dbt manifest the Dagster definitions load is built once."""
+"""Shared test set-up: the dbt manifest the Dagster definitions load is built once, and so
+is the end-to-end run of the real job that several test modules read."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from healthmart.cli import parse_dbt
+from healthmart.cli import parse_dbt, run
 from healthmart.settings import DBT_PROJECT_DIR, Settings
 
 
@@ -32,4 +33,29 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settin
         "DAGSTER_HOME": str(tmp_path / "dagster_home"),
     }.items():
         monkeypatch.setenv(key, value)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def e2e_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The real daily job (`healthmart run`), run once per session on the hand-made exports of
+    tests/test_end_to_end.py; its serving file and health report are shared by the tests that
+    read them. The report goes to `<root>/health_report.html`."""
+    from test_end_to_end import write_exports
+
+    root = tmp_path_factory.mktemp("e2e")
+    settings = Settings(
+        exports_dir=root / "exports",
+        serving_path=root / "serving.duckdb",
+        warehouse_path=root / "warehouse.duckdb",
+        preset="hbr",
+    )
+    write_exports(settings.exports_dir)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("DAGSTER_HOME", str(root / "dagster_home"))
+    mp.setenv("HEALTHMART_REPORT_PATH", str(root / "health_report.html"))
+    try:
+        assert run(settings, accounts=0, months=0, seed=0) == 0
+    finally:
+        mp.undo()
     return settings

@@ -22,7 +22,6 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from healthmart.cli import run
 from healthmart.settings import Settings
 
 ACCOUNTS = """account_id,account_name,industry,employees,segment,plan,region,csm_owner,signup_date,contract_start,contract_end,arr,licensed_seats,updated_at
@@ -142,22 +141,9 @@ def write_exports(exports: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def serving(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
-    root = tmp_path_factory.mktemp("e2e")
-    settings = Settings(
-        exports_dir=root / "exports",
-        serving_path=root / "serving.duckdb",
-        warehouse_path=root / "warehouse.duckdb",
-        preset="hbr",
-    )
-    write_exports(settings.exports_dir)
-    mp = pytest.MonkeyPatch()
-    mp.setenv("DAGSTER_HOME", str(root / "dagster_home"))
-    try:
-        assert run(settings, accounts=0, months=0, seed=0) == 0
-    finally:
-        mp.undo()
-    con = duckdb.connect(str(settings.serving_path), read_only=True)
+def serving(e2e_settings: Settings) -> duckdb.DuckDBPyConnection:
+    # e2e_settings (tests/conftest.py) runs the real job once on write_exports' files.
+    con = duckdb.connect(str(e2e_settings.serving_path), read_only=True)
     yield con
     con.close()
 
