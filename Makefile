@@ -34,6 +34,11 @@ summary: setup
 report: setup
 	$(BIN)/healthmart report
 
+# Fit signal weights to the churn history: writes reports/calibration/ (proposal + comparison).
+.PHONY: calibrate
+calibrate: setup
+	$(BIN)/healthmart calibrate
+
 ui: setup
 	$(BIN)/healthmart parse
 	$(BIN)/dagster dev -w workspace.yaml
