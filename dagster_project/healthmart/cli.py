@@ -20,6 +20,7 @@ import duckdb
 
 from healthmart.contract import SOURCES
 from healthmart.dbt_project import dbt_executable
+from healthmart.runlock import RunLockBusy, lock_timeout, run_lock
 from healthmart.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
 
 EXPORT_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".ndjson", ".jsonl", ".json")
@@ -98,6 +99,16 @@ def loaded_date_span(settings: Settings) -> tuple[date, date] | None:
 
 
 def run(settings: Settings, accounts: int, months: int, seed: int) -> int:
+    """The whole run under the run lock of the warehouse: one run at a time."""
+    try:
+        with run_lock(settings.warehouse_path, lock_timeout()):
+            return _run_locked(settings, accounts, months, seed)
+    except RunLockBusy as busy:
+        print(busy, file=sys.stderr)
+        return 1
+
+
+def _run_locked(settings: Settings, accounts: int, months: int, seed: int) -> int:
     started = time.monotonic()
     if not has_exports(settings.exports_dir):
         from healthmart.generate import generate_exports
