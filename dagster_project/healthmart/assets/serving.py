@@ -15,6 +15,11 @@ PUBLISHED_MODELS = (
     "fct_health_current",
     "fct_cohort_churn",
     "fct_backtest_churn_by_tier",
+    "account_health",
+    "health_history",
+    "signal_breakdown",
+    "churn_by_tier",
+    "nps_by_segment",
 )
 
 
