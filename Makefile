@@ -39,6 +39,17 @@ report: setup
 calibrate: setup
 	$(BIN)/healthmart calibrate
 
+# dbt's documentation site (every model and column, the lineage graph) as one static HTML
+# file. It reads the warehouse, so run `make run` first (and not while a run is going).
+WAREHOUSE_PATH := $(abspath $(or $(HEALTHMART_WAREHOUSE_PATH),data/warehouse.duckdb))
+.PHONY: docs
+docs: setup
+	@test -f "$(WAREHOUSE_PATH)" || { echo "No warehouse at $(WAREHOUSE_PATH): run 'make run' first." >&2; exit 1; }
+	cd dbt_models && HEALTHMART_WAREHOUSE_PATH="$(WAREHOUSE_PATH)" ../$(BIN)/dbt docs generate --static --profiles-dir . --quiet
+	@mkdir -p docs/site
+	@cp dbt_models/target/static_index.html docs/site/index.html
+	@echo "dbt docs: $(CURDIR)/docs/site/index.html (open it in a browser)"
+
 ui: setup
 	$(BIN)/healthmart parse
 	$(BIN)/dagster dev -w workspace.yaml
