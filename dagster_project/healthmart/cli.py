@@ -188,33 +188,32 @@ def _run_locked(settings: Settings, accounts: int, months: int, seed: int) -> in
     # and deletes the WAL (fsyncs): an idle connection to the index and to the run's event log,
     # held while the run lasts, spares each event that. Closing them checkpoints once.
     run_id = str(uuid.uuid4())
-    held = contextlib.ExitStack()
-    storage = instance.event_log_storage
-    if isinstance(storage, SqliteEventLogStorage):
-        held_paths: set[str] = set()
+    with contextlib.ExitStack() as held:
+        storage = instance.event_log_storage
+        if isinstance(storage, SqliteEventLogStorage):
+            held_paths: set[str] = set()
 
-        def hold_open(path: str) -> None:
-            if path in held_paths or not os.path.exists(path):
-                return
-            held_paths.add(path)
-            try:
-                connection = held.enter_context(contextlib.closing(sqlite3.connect(path)))
-                connection.execute("select count(*) from sqlite_master").fetchall()
-            except sqlite3.Error:
-                pass  # only a speed-up: Dagster writes the same without it
+            def hold_open(path: str) -> None:
+                if path in held_paths or not os.path.exists(path):
+                    return
+                held_paths.add(path)
+                try:
+                    connection = held.enter_context(contextlib.closing(sqlite3.connect(path)))
+                    connection.execute("select count(*) from sqlite_master").fetchall()
+                except sqlite3.Error:
+                    pass  # only a speed-up: Dagster writes the same without it
 
-        hold_open(storage.path_for_shard("index"))
-        # The run's event log exists once the run's first event is stored.
-        instance.add_event_listener(run_id, lambda _: hold_open(storage.path_for_shard(run_id)))
-    build = job.execute_in_process(
-        instance=instance,
-        asset_selection=build_keys,
-        run_id=run_id,
-        tags={RANGE_START_TAG: first_key.isoformat(), RANGE_END_TAG: last_date.isoformat()},
-        run_config=CONSOLE_LOG_CONFIG,
-        raise_on_error=False,
-    )
-    held.close()
+            hold_open(storage.path_for_shard("index"))
+            # The run's event log exists once the run's first event is stored.
+            instance.add_event_listener(run_id, lambda _: hold_open(storage.path_for_shard(run_id)))
+        build = job.execute_in_process(
+            instance=instance,
+            asset_selection=build_keys,
+            run_id=run_id,
+            tags={RANGE_START_TAG: first_key.isoformat(), RANGE_END_TAG: last_date.isoformat()},
+            run_config=CONSOLE_LOG_CONFIG,
+            raise_on_error=False,
+        )
     if not build.success:
         print(
             "The build run failed (a model or a blocking check); the last published serving "
