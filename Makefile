@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: setup run test lint ui summary report clean
+.PHONY: setup run test browser lint ui summary report clean
 
 setup: $(VENV)/.installed
 
@@ -20,9 +20,13 @@ $(VENV)/.installed: pyproject.toml uv.lock
 run: setup
 	$(BIN)/healthmart run
 
-test: setup
+test: setup browser
 	$(BIN)/healthmart parse
 	$(BIN)/pytest
+
+# The health report test renders the report in headless Chromium, from Debian's packages.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium; }
 
 lint: setup
 	$(BIN)/ruff check dagster_project tests
