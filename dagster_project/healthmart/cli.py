@@ -9,47 +9,36 @@ health report.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import sqlite3
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
 from healthmart.contract import SOURCES
 from healthmart.dbt_project import dbt_executable
+from healthmart.ingest import list_export_files
 from healthmart.runlock import RunLockBusy, lock_timeout, run_lock
 from healthmart.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
 
-EXPORT_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".ndjson", ".jsonl", ".json")
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 # The terminal shows the run's progress and problems; every event stays in the Dagster
 # instance (DAGSTER_HOME), where `make ui` shows it.
 CONSOLE_LOG_CONFIG = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
-# The date column that places each export's rows in time (what the scoring range spans).
-SOURCE_DATE_COLUMNS = {
-    "usage": "activity_date",
-    "billing": "issued_date",
-    "support": "opened_at",
-    "survey": "responded_at",
-    "csm": "assessed_at",
-    "outcomes": "event_date",
-}
-
 
 def has_exports(exports_dir: Path) -> bool:
     """Whether the landing folder holds at least one export file of a known source."""
-    for source in SOURCES:
-        folder = exports_dir / source
-        if folder.is_dir() and any(
-            p.is_file() and p.name.lower().endswith(EXPORT_SUFFIXES) for p in folder.rglob("*")
-        ):
-            return True
-    return False
+    return any(list_export_files(exports_dir, source) for source in SOURCES)
 
 
 def parse_dbt(settings: Settings) -> Path:
@@ -86,10 +75,10 @@ def loaded_date_span(settings: Settings) -> tuple[date, date] | None:
             ).fetchall()
         }
         parts = [
-            f"select min(cast({column} as date)) as lo, max(cast({column} as date)) as hi "
-            f"from raw.{source}"
-            for source, column in SOURCE_DATE_COLUMNS.items()
-            if source in existing
+            f"select min(cast({src.time_column} as date)) as lo, "
+            f"max(cast({src.time_column} as date)) as hi from raw.{src.name}"
+            for src in SOURCES.values()
+            if src.time_column and src.name in existing
         ]
         if not parts:
             return None
@@ -168,44 +157,8 @@ def _run_locked(settings: Settings, accounts: int, months: int, seed: int) -> in
         "(one run; dbt narrows the range to what the data supports) ...",
         flush=True,
     )
-    # Creating the run logs an ASSET_MATERIALIZATION_PLANNED event per asset and partition by
-    # default: one sqlite write each, ~7,000 (~45 s) for a year of the 19 per-date assets before
-    # the run starts. This Dagster switch logs one per asset, carrying the run's partition range.
-    # What it gives up: the UI does not show this run's partitions as in progress, nor as
-    # failed when the run fails (the run itself shows failed). Set it to false in the
-    # environment to get the per-partition planned events back.
-    os.environ.setdefault("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "true")
-
-    import contextlib
-    import sqlite3
-    import uuid
-
-    from dagster._core.storage.event_log import SqliteEventLogStorage
-
-    # The run still logs one ASSET_MATERIALIZATION per asset and partition (what marks each
-    # scoring date materialized), and Dagster's sqlite event log opens and closes a connection
-    # for each write. When the last connection to a WAL database closes, sqlite checkpoints it
-    # and deletes the WAL (fsyncs): an idle connection to the index and to the run's event log,
-    # held while the run lasts, spares each event that. Closing them checkpoints once.
     run_id = str(uuid.uuid4())
-    with contextlib.ExitStack() as held:
-        storage = instance.event_log_storage
-        if isinstance(storage, SqliteEventLogStorage):
-            held_paths: set[str] = set()
-
-            def hold_open(path: str) -> None:
-                if path in held_paths or not os.path.exists(path):
-                    return
-                held_paths.add(path)
-                try:
-                    connection = held.enter_context(contextlib.closing(sqlite3.connect(path)))
-                    connection.execute("select count(*) from sqlite_master").fetchall()
-                except sqlite3.Error:
-                    pass  # only a speed-up: Dagster writes the same without it
-
-            hold_open(storage.path_for_shard("index"))
-            # The run's event log exists once the run's first event is stored.
-            instance.add_event_listener(run_id, lambda _: hold_open(storage.path_for_shard(run_id)))
+    with _quick_event_log(instance, run_id):
         build = job.execute_in_process(
             instance=instance,
             asset_selection=build_keys,
@@ -230,6 +183,47 @@ def _run_locked(settings: Settings, accounts: int, months: int, seed: int) -> in
     print(f"Health report: {write_report(settings.serving_path, report_path())}")
     print(f"Done in {time.monotonic() - started:.0f} s.")
     return 0
+
+
+@contextlib.contextmanager
+def _quick_event_log(instance: Any, run_id: str) -> Iterator[None]:
+    """Make a long single-run backfill cheaper on the default sqlite Dagster instance.
+
+    Creating the run logs an ASSET_MATERIALIZATION_PLANNED event per asset and partition by
+    default: one sqlite write each, ~7,000 (~45 s) for a year of the 19 per-date assets before
+    the run starts. DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS logs one per asset,
+    carrying the run's partition range. What it gives up: the UI does not show this run's
+    partitions as in progress, nor as failed when the run fails (the run itself shows failed).
+    Set it to false in the environment to get the per-partition planned events back.
+
+    The run still logs one ASSET_MATERIALIZATION per asset and partition (what marks each
+    scoring date materialized), and Dagster's sqlite event log opens and closes a connection
+    for each write. When the last connection to a WAL database closes, sqlite checkpoints it
+    and deletes the WAL: an idle connection to the index and to the run's event log, held
+    while the run lasts, spares each event that. Closing them checkpoints once.
+    """
+    from dagster._core.storage.event_log import SqliteEventLogStorage
+
+    os.environ.setdefault("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "true")
+    with contextlib.ExitStack() as held:
+        storage = instance.event_log_storage
+        if isinstance(storage, SqliteEventLogStorage):
+            held_paths: set[str] = set()
+
+            def hold_open(path: str) -> None:
+                if path in held_paths or not os.path.exists(path):
+                    return
+                held_paths.add(path)
+                try:
+                    connection = held.enter_context(contextlib.closing(sqlite3.connect(path)))
+                    connection.execute("select count(*) from sqlite_master").fetchall()
+                except sqlite3.Error:
+                    pass  # only a speed-up: Dagster writes the same without it
+
+            hold_open(storage.path_for_shard("index"))
+            # The run's event log exists once the run's first event is stored.
+            instance.add_event_listener(run_id, lambda _: hold_open(storage.path_for_shard(run_id)))
+        yield
 
 
 def main(argv: list[str] | None = None) -> int:

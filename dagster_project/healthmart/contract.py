@@ -28,6 +28,9 @@ class Source:
     key: tuple[str, ...]
     # Column whose newest value wins between two versions of the same key (else newest file).
     version_column: str | None = None
+    # The column that places a row in time (what the range of scoring dates spans); None for
+    # sources that are state, not events (accounts).
+    time_column: str | None = None
     # Extra row rules as (rule_name, SQL predicate that is TRUE for a *bad* row) over typed columns.
     row_rules: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
@@ -73,6 +76,7 @@ SOURCES: dict[str, Source] = {
         ),
         Source(
             name="billing",
+            time_column="issued_date",
             description="One row per invoice (the billing system export).",
             key=("invoice_id",),
             version_column="updated_at",
@@ -96,6 +100,7 @@ SOURCES: dict[str, Source] = {
         ),
         Source(
             name="support",
+            time_column="opened_at",
             description="One row per support ticket (the help-desk export).",
             key=("ticket_id",),
             version_column="updated_at",
@@ -118,6 +123,7 @@ SOURCES: dict[str, Source] = {
         ),
         Source(
             name="survey",
+            time_column="responded_at",
             description="One row per survey response (NPS or CSAT).",
             key=("response_id",),
             columns=(
@@ -140,6 +146,7 @@ SOURCES: dict[str, Source] = {
         ),
         Source(
             name="usage",
+            time_column="activity_date",
             description=("Product usage: one row per account, day, user (optional) and feature."),
             key=("account_id", "activity_date", "user_id", "feature"),
             columns=(
@@ -153,6 +160,7 @@ SOURCES: dict[str, Source] = {
         ),
         Source(
             name="csm",
+            time_column="assessed_at",
             description="CSM assessments: sentiment and renewal intent, valid for a while.",
             key=("account_id", "assessed_at"),
             columns=(
@@ -167,6 +175,7 @@ SOURCES: dict[str, Source] = {
         ),
         Source(
             name="outcomes",
+            time_column="event_date",
             description="Lifecycle outcomes: churn, renewal, expansion, contraction, reactivation.",
             key=("account_id", "event_date", "event_type"),
             columns=(
