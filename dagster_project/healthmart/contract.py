@@ -191,5 +191,26 @@ SOURCES: dict[str, Source] = {
                 Column("arr_change", "DOUBLE"),
             ),
         ),
+        Source(
+            name="overrides",
+            description=(
+                "CSM overrides of the health score: an effective score or tier set by a person, "
+                "with author and reason, valid from a date until a date (default 60 days)."
+            ),
+            key=("account_id", "valid_from"),
+            columns=(
+                Column("account_id", "VARCHAR", required=True),
+                Column("health_score", "DOUBLE", min_value=0, max_value=100),
+                Column("tier", "VARCHAR"),
+                Column("author", "VARCHAR", required=True),
+                Column("reason", "VARCHAR", required=True),
+                Column("valid_from", "DATE", required=True),
+                Column("valid_until", "DATE"),
+            ),
+            row_rules=(
+                ("override_without_score_or_tier", "health_score is null and tier is null"),
+                ("valid_until_before_valid_from", "valid_until < valid_from"),
+            ),
+        ),
     )
 }

@@ -13,9 +13,10 @@ churned accounts come back later. A churned account produces nothing more. "Ghos
 their invoices but are otherwise silent. The same arguments always give byte-identical files.
 
 Output, one sub-folder per source under ``--out``: accounts/accounts.csv, billing/billing.csv.gz,
-support/support.csv, survey/survey.ndjson, usage/usage_YYYY-MM.parquet (one per month), csm/csm.csv
-and outcomes/outcomes.csv, with exactly the columns of ``healthmart.contract``. Files are written to
-a hidden temporary name and renamed; a re-run replaces only the generator's own files.
+support/support.csv, survey/survey.ndjson, usage/usage_YYYY-MM.parquet (one per month), csm/csm.csv,
+outcomes/outcomes.csv and overrides/overrides.csv, with exactly the columns of
+``healthmart.contract``. Files are written to a hidden temporary name and renamed; a re-run
+replaces only the generator's own files.
 
 Usage: ``python -m healthmart.generate --out data/exports --accounts 2000 --months 18 --seed 42``
 """
@@ -1229,6 +1230,52 @@ def csm_table(rng: np.random.Generator, acc: Accounts, sim: Simulation, cal: Cal
     )
 
 
+OVERRIDE_SHARE = 0.03  # share of accounts with a CSM that get an override at some point
+OVERRIDE_REASONS = (
+    "Executive sponsor confirmed renewal on the QBR call.",
+    "Usage dip is a planned migration to SSO; not a risk.",
+    "Champion left the company; relationship at risk despite usage.",
+    "Open escalation with legal about the contract terms.",
+    "Budget freeze announced; renewal under review.",
+    "Strategic logo: expansion signed, data lags behind.",
+)
+
+
+def overrides_table(
+    rng: np.random.Generator, acc: Accounts, sim: Simulation, cal: Calendar
+) -> pa.Table:
+    """A few CSM overrides: a score or a tier set by hand on a day the account is a customer,
+    in the direction the CSM perceives (latent health now), valid for 30-90 days or the
+    default (no valid_until)."""
+    n, days = acc.n, cal.days
+    pick = np.nonzero((acc.csm >= 0) & (rng.random(n) < OVERRIDE_SHARE))[0]
+    t = rng.integers(min(60, days - 1), days, len(pick))
+    keep = sim.alive[t, pick]
+    ii, t = pick[keep], t[keep]
+    m = len(ii)
+    order = np.lexsort((ii, t))
+    ii, t = ii[order], t[order]
+    perceived = sim.health[t, ii].astype(np.float64) + rng.normal(0, 0.05, m)
+    score = np.clip(np.rint(100 * perceived), 0, 100)
+    tier_only = rng.random(m) < 0.3
+    tier = np.select([score >= 70, score > 50, score >= 30], [0, 1, 2], 3)
+    reason = np.where(perceived >= 0.5, rng.integers(0, 2, m), rng.integers(2, 4, m))
+    reason = np.where(rng.random(m) < 0.15, rng.integers(4, 6, m), reason)
+    valid_days = rng.choice(np.array([0, 30, 90]), m, p=[0.5, 0.3, 0.2])
+    return _table(
+        "overrides",
+        {
+            "account_id": acc.ids.take(pa.array(ii)),
+            "health_score": _doubles(score, 0, mask=tier_only),
+            "tier": _labels(("healthy", "attention", "at_risk", "critical"), tier, mask=~tier_only),
+            "author": _labels(CSM_OWNERS, acc.csm[ii]),
+            "reason": _labels(OVERRIDE_REASONS, reason),
+            "valid_from": _dates(cal.epoch[0] + t),
+            "valid_until": _dates(cal.epoch[0] + t + valid_days, mask=valid_days == 0),
+        },
+    )
+
+
 def outcomes_table(acc: Accounts, sim: Simulation, cal: Calendar) -> pa.Table:
     out = sim.outcomes
     a = out["account"].astype(np.int64)
@@ -1300,7 +1347,7 @@ def generate_exports(
     seed: int = 42,
     end_date: date = date(2026, 9, 30),
 ) -> dict[str, int]:
-    """Write all seven sample exports under ``out_dir``; return rows written per source."""
+    """Write all sample exports under ``out_dir``; return rows written per source."""
     if accounts < 1:
         raise ValueError("accounts must be >= 1")
     out_dir = Path(out_dir)
@@ -1331,6 +1378,9 @@ def generate_exports(
         ),
         "outcomes": lambda: write_csv(
             outcomes_table(acc, sim, cal), folders["outcomes"] / "outcomes.csv"
+        ),
+        "overrides": lambda: write_csv(
+            overrides_table(_rng(seed, 9), acc, sim, cal), folders["overrides"] / "overrides.csv"
         ),
     }
     return {source: writers[source]() for source in SOURCES}
@@ -1365,7 +1415,7 @@ def _write_usage(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m healthmart.generate",
-        description="Generate deterministic sample exports (all seven sources of contract v1).",
+        description="Generate deterministic sample exports (every source of the export contract).",
     )
     parser.add_argument("--out", type=Path, default=Path("data/exports"), help="landing folder")
     parser.add_argument("--accounts", type=int, default=2000, help="number of accounts")

@@ -1,7 +1,8 @@
--- The tier of every health score (fct_health_scores and fct_health_current) must be the
--- band of seeds/tier_bands.csv that holds its health_score, re-derived here from the
--- bounds and their inclusive flags; a null score must be 'unscored'. Returns the rows
--- whose tier differs, with the expected tier(s).
+-- The tiers of every health score (fct_health_scores and fct_health_current) must be the
+-- band of seeds/tier_bands.csv that holds the score, re-derived here from the bounds and
+-- their inclusive flags; a null score must be 'unscored'. Checked for computed_tier against
+-- computed_score always, and for the effective tier against health_score unless a tier
+-- override is in force. Returns the rows whose tier differs, with the expected tier(s).
 
 with
 
@@ -12,9 +13,14 @@ tier_bands as (
 scores as (
     select 'fct_health_scores' as mart, account_id, score_date, health_score, tier
     from {{ ref('fct_health_scores') }}
+    where override_tier is null
+    union all
+    select 'fct_health_scores.computed' as mart, account_id, score_date, computed_score, computed_tier
+    from {{ ref('fct_health_scores') }}
     union all
     select 'fct_health_current' as mart, account_id, score_date, health_score, tier
     from {{ ref('fct_health_current') }}
+    where override_tier is null
 ),
 
 expected as (

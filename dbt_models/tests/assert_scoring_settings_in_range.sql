@@ -24,6 +24,8 @@ where
     or (setting = 'trend_threshold_points' and value < 0)
     or (setting = 'churn_horizon_days' and (value < 1 or value <> floor(value)))
     or (
-        setting in ('history_warmup_days', 'payment_overdue_days', 'onboarding_days')
+        setting in (
+            'history_warmup_days', 'payment_overdue_days', 'onboarding_days', 'override_valid_days'
+        )
         and (value < 0 or value <> floor(value))
     )

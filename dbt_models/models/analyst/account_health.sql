@@ -1,3 +1,4 @@
+-- depends_on: {{ ref('preset_assignments') }}
 -- depends_on: {{ ref('preset_weights') }}
 -- Current customers and their latest health, one row each: score, tier, dimension scores,
 -- the signals pulling the score down, ARR and renewal. A view over the marts, so it reads
@@ -46,7 +47,7 @@ select
     tier,
     colour as tier_colour,
     tier_severity,
-    {%- for dimension in preset_dimensions(var('preset')) %}
+    {%- for dimension in mart_dimensions() %}
     {{ dimension }}_score,
     {%- endfor %}
     delta_7d as score_change_7d,

@@ -1,3 +1,4 @@
+-- depends_on: {{ ref('preset_assignments') }}
 -- depends_on: {{ ref('preset_weights') }}
 -- The health score of every account on every scoring date: score, tier, dimension scores and
 -- how it moved. One row per account and scoring date on which the account was a customer.
@@ -28,7 +29,7 @@ select
     health_scores.tier,
     health_scores.colour as tier_colour,
     health_scores.tier_severity,
-    {%- for dimension in preset_dimensions(var('preset')) %}
+    {%- for dimension in mart_dimensions() %}
     health_scores.{{ dimension }}_score,
     {%- endfor %}
     health_scores.delta_7d as score_change_7d,

@@ -4,13 +4,15 @@
 -- its start (scored on its first day). Cohorts: the tier at period start, segment,
 -- industry, plan, signup month, and all accounts together.
 
-{%- set preset = var('preset') %}
-
 with
 
 health_scores as (
-    select * from {{ ref('int_health_scores__weighted') }}
-    where preset = '{{ preset }}'
+    -- the computed tier as published (preset assigned per account-day; overrides left out)
+    select
+        account_id,
+        score_date,
+        computed_tier as tier
+    from {{ ref('fct_health_scores') }}
 ),
 
 accounts as (

@@ -9,40 +9,64 @@
 }}
 -- depends_on: {{ ref('scoring_settings') }}
 -- depends_on: {{ ref('preset_weights') }}
--- One row per account and scoring date: the health score of the selected preset, its
--- dimension scores, tier, coverage, change over 7 and 30 days and the signals that pull it
--- down most. health_score is the effective score; computed_score the one the data gives.
+-- depends_on: {{ ref('preset_assignments') }}
+-- One row per account and scoring date: the health score under the preset assigned to the
+-- account that day, its dimension scores, tier, coverage, change over 7 and 30 days, the
+-- signals that pull it down and the ones that moved it, and the CSM override in force.
+-- health_score / tier are the effective ones (an applicable override wins while it is
+-- valid); computed_score / computed_tier are always the ones the data gives. Every row is
+-- stamped with the config version it was computed under; rows of dates outside this run
+-- keep theirs, and delta_7d / delta_30d compare with the scores as they were published.
 
-{%- set preset = var('preset') %}
-{%- set dimensions = preset_dimensions(preset) %}
+{%- set dimensions = mart_dimensions() %}
 {%- set trend_threshold = scoring_setting('trend_threshold_points', 5) %}
 
 with
 
-scoring_dates as (
+run_dates as (
     select * from {{ ref('int_scoring_dates__selected') }}
+    where is_run_date
 ),
 
 account_days as (
     select * from {{ ref('int_accounts__daily') }}
 ),
 
-all_health_scores as (
-    select * from {{ ref('int_health_scores__weighted') }}
-    where preset = '{{ preset }}'
+assigned as (
+    select * from {{ ref('int_health_scores__assigned') }}
+    where score_date between (select min(score_date) from run_dates)
+        and (select max(score_date) from run_dates)
 ),
 
 weighted_signals as (
     select * from {{ ref('int_signal_weights__applied') }}
-    where preset = '{{ preset }}'
-        and score_date between (select min(score_date) from scoring_dates)
-        and (select max(score_date) from scoring_dates)
+    where score_date between (select min(score_date) from run_dates)
+        and (select max(score_date) from run_dates)
 ),
 
-health_scores as (
-    select * from all_health_scores
-    where score_date between (select min(score_date) from scoring_dates)
-        and (select max(score_date) from scoring_dates)
+drivers as (
+    select * from {{ ref('fct_health_drivers') }}
+    where score_date between (select min(score_date) from run_dates)
+        and (select max(score_date) from run_dates)
+),
+
+overrides as (
+    select * from {{ ref('int_overrides__periods') }}
+    where override_status = 'applicable'
+),
+
+tier_bands as (
+    select * from {{ ref('tier_bands') }}
+),
+
+-- the signals of the preset assigned to each account-day
+assigned_signals as (
+    select weighted_signals.*
+    from weighted_signals
+    inner join assigned
+        on weighted_signals.account_id = assigned.account_id
+        and weighted_signals.score_date = assigned.score_date
+        and weighted_signals.preset = assigned.preset
 ),
 
 dimension_scores as (
@@ -52,33 +76,27 @@ dimension_scores as (
         {%- for dimension in dimensions %},
         max(case when dimension = '{{ dimension }}' then dimension_score end) as {{ dimension }}_score
         {%- endfor %}
-    from weighted_signals
+    from assigned_signals
     group by account_id, score_date
 ),
 
 -- the weakest signals: largest weighted shortfall from a perfect 100
-shortfalls as (
+ranked_shortfalls as (
     select
         account_id,
         score_date,
         signal,
-        effective_weight * (100 - signal_score) as weighted_shortfall
-    from weighted_signals
+        row_number() over (
+            partition by account_id, score_date
+            order by effective_weight * (100 - signal_score) desc, signal
+        ) as shortfall_rank
+    from assigned_signals
     where signal_score is not null
         and effective_weight > 0
         and signal_score < 100
 ),
 
-ranked_shortfalls as (
-    select
-        *,
-        row_number() over (
-            partition by account_id, score_date order by weighted_shortfall desc, signal
-        ) as shortfall_rank
-    from shortfalls
-),
-
-drivers as (
+weakest as (
     select
         account_id,
         score_date,
@@ -86,53 +104,170 @@ drivers as (
     from ranked_shortfalls
     where shortfall_rank <= 3
     group by account_id, score_date
+),
+
+-- the signals that moved the computed score most since the score published 30 days earlier
+ranked_movers as (
+    select
+        account_id,
+        score_date,
+        {{ dbt.concat([
+            'signal',
+            "' '",
+            "case when total_change >= 0 then '+' else '' end",
+            dbt.cast('round(total_change, 1)', dbt.type_string()),
+        ]) }} as mover,
+        row_number() over (
+            partition by account_id, score_date
+            order by abs(total_change) desc, signal
+        ) as mover_rank
+    from drivers
+    where total_change is not null
+        and abs(total_change) >= 0.05
+),
+
+movers as (
+    select
+        account_id,
+        score_date,
+        {{ dbt.listagg('mover', "', '", 'order by mover_rank') }} as top_movers_30d
+    from ranked_movers
+    where mover_rank <= 3
+    group by account_id, score_date
+),
+
+-- the override in force: valid on the date; of overlapping ones the latest valid_from wins
+ranked_overrides as (
+    select
+        assigned.account_id,
+        assigned.score_date,
+        overrides.override_score,
+        overrides.override_tier,
+        overrides.override_author,
+        overrides.override_reason,
+        overrides.valid_from,
+        overrides.expires_on,
+        row_number() over (
+            partition by assigned.account_id, assigned.score_date
+            order by overrides.valid_from desc
+        ) as override_rank
+    from assigned
+    inner join overrides
+        on assigned.account_id = overrides.account_id
+        and assigned.score_date >= overrides.valid_from
+        and assigned.score_date < overrides.expires_on
+),
+
+in_force as (
+    select * from ranked_overrides where override_rank = 1
+),
+
+effective as (
+    select
+        assigned.*,
+        in_force.account_id is not null as is_overridden,
+        in_force.override_score,
+        in_force.override_tier,
+        in_force.override_author,
+        in_force.override_reason,
+        in_force.valid_from as override_valid_from,
+        in_force.expires_on as override_expires_on,
+        coalesce(in_force.override_score, assigned.computed_score) as effective_score
+    from assigned
+    left join in_force
+        on assigned.account_id = in_force.account_id
+        and assigned.score_date = in_force.score_date
+),
+
+effective_tiers as (
+    select
+        effective.*,
+        coalesce(effective.override_tier, score_band.tier, 'unscored') as effective_tier
+    from effective
+    left join tier_bands as score_band
+        on (
+            effective.effective_score > score_band.lower_bound
+            or (score_band.lower_inclusive and effective.effective_score = score_band.lower_bound)
+        )
+        and (
+            effective.effective_score < score_band.upper_bound
+            or (score_band.upper_inclusive and effective.effective_score = score_band.upper_bound)
+        )
+),
+
+-- the computed scores as published: this run's dates, and the earlier rows of this table
+published_scores as (
+    select account_id, score_date, computed_score from assigned
+    {%- if is_incremental() %}
+    union all
+    select account_id, score_date, computed_score from {{ this }}
+    where score_date < (select min(score_date) from run_dates)
+        or score_date > (select max(score_date) from run_dates)
+    {%- endif %}
 )
 
 select
     -- ids
-    health_scores.account_id,
-    health_scores.preset,
+    effective_tiers.account_id,
+    effective_tiers.preset,
     -- dates
-    health_scores.score_date,
+    effective_tiers.score_date,
     -- scores
-    health_scores.computed_score as health_score,
-    health_scores.computed_score,
-    health_scores.tier,
-    health_scores.colour,
-    health_scores.tier_severity,
-    health_scores.coverage,
-    health_scores.low_confidence,
+    effective_tiers.effective_score as health_score,
+    effective_tiers.computed_score,
+    effective_tiers.effective_tier as tier,
+    coalesce(tier_bands.colour, 'grey') as colour,
+    tier_bands.severity as tier_severity,
+    effective_tiers.tier as computed_tier,
+    effective_tiers.coverage,
+    effective_tiers.low_confidence,
     {%- for dimension in dimensions %}
     dimension_scores.{{ dimension }}_score,
     {%- endfor %}
-    -- change
-    round(health_scores.computed_score - scores_7d_ago.computed_score, 2) as delta_7d,
-    round(health_scores.computed_score - scores_30d_ago.computed_score, 2) as delta_30d,
+    -- change of the computed score
+    round(effective_tiers.computed_score - scores_7d_ago.computed_score, 2) as delta_7d,
+    round(effective_tiers.computed_score - scores_30d_ago.computed_score, 2) as delta_30d,
     case
-        when scores_30d_ago.computed_score is null or health_scores.computed_score is null then null
-        when health_scores.computed_score - scores_30d_ago.computed_score >= {{ trend_threshold }} then 'improving'
-        when health_scores.computed_score - scores_30d_ago.computed_score <= -{{ trend_threshold }} then 'declining'
+        when scores_30d_ago.computed_score is null or effective_tiers.computed_score is null then null
+        when effective_tiers.computed_score - scores_30d_ago.computed_score >= {{ trend_threshold }} then 'improving'
+        when effective_tiers.computed_score - scores_30d_ago.computed_score <= -{{ trend_threshold }} then 'declining'
         else 'stable'
     end as trend,
-    drivers.top_drivers,
+    weakest.top_drivers,
+    movers.top_movers_30d,
+    -- override in force
+    effective_tiers.is_overridden,
+    effective_tiers.override_score,
+    effective_tiers.override_tier,
+    effective_tiers.override_author,
+    effective_tiers.override_reason,
+    effective_tiers.override_valid_from,
+    effective_tiers.override_expires_on,
     -- account context
     account_days.segment,
-    account_days.lifecycle_stage,
+    effective_tiers.lifecycle_stage,
     account_days.tenure_days,
-    account_days.arr
-from health_scores
+    account_days.arr,
+    -- config
+    effective_tiers.config_version
+from effective_tiers
 inner join account_days
-    on health_scores.account_id = account_days.account_id
-    and health_scores.score_date = account_days.score_date
+    on effective_tiers.account_id = account_days.account_id
+    and effective_tiers.score_date = account_days.score_date
+left join tier_bands
+    on effective_tiers.effective_tier = tier_bands.tier
 left join dimension_scores
-    on health_scores.account_id = dimension_scores.account_id
-    and health_scores.score_date = dimension_scores.score_date
-left join drivers
-    on health_scores.account_id = drivers.account_id
-    and health_scores.score_date = drivers.score_date
-left join all_health_scores as scores_7d_ago
-    on health_scores.account_id = scores_7d_ago.account_id
-    and scores_7d_ago.score_date = {{ dbt.dateadd('day', -7, 'health_scores.score_date') }}
-left join all_health_scores as scores_30d_ago
-    on health_scores.account_id = scores_30d_ago.account_id
-    and scores_30d_ago.score_date = {{ dbt.dateadd('day', -30, 'health_scores.score_date') }}
+    on effective_tiers.account_id = dimension_scores.account_id
+    and effective_tiers.score_date = dimension_scores.score_date
+left join weakest
+    on effective_tiers.account_id = weakest.account_id
+    and effective_tiers.score_date = weakest.score_date
+left join movers
+    on effective_tiers.account_id = movers.account_id
+    and effective_tiers.score_date = movers.score_date
+left join published_scores as scores_7d_ago
+    on effective_tiers.account_id = scores_7d_ago.account_id
+    and scores_7d_ago.score_date = {{ dbt.dateadd('day', -7, 'effective_tiers.score_date') }}
+left join published_scores as scores_30d_ago
+    on effective_tiers.account_id = scores_30d_ago.account_id
+    and scores_30d_ago.score_date = {{ dbt.dateadd('day', -30, 'effective_tiers.score_date') }}

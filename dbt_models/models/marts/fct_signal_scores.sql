@@ -7,37 +7,49 @@
         tags=['per_scoring_date'],
     )
 }}
--- One row per account, scoring date and signal of the selected preset: the raw metric,
--- its 0-100 score and the weight it carried in the health score that day.
+-- One row per account, scoring date and signal of the preset assigned to the account that
+-- day: the raw metric, its 0-100 score and the weight it carried in the health score.
 
 with
 
-scoring_dates as (
+run_dates as (
     select * from {{ ref('int_scoring_dates__selected') }}
+    where is_run_date
+),
+
+assigned as (
+    select * from {{ ref('int_health_scores__assigned') }}
+    where score_date between (select min(score_date) from run_dates)
+        and (select max(score_date) from run_dates)
 ),
 
 weighted_signals as (
     select * from {{ ref('int_signal_weights__applied') }}
-    where preset = '{{ var("preset") }}'
-        and score_date between (select min(score_date) from scoring_dates)
-        and (select max(score_date) from scoring_dates)
+    where score_date between (select min(score_date) from run_dates)
+        and (select max(score_date) from run_dates)
 )
 
 select
     -- ids
-    account_id,
-    signal,
-    dimension,
-    preset,
+    weighted_signals.account_id,
+    weighted_signals.signal,
+    weighted_signals.dimension,
+    weighted_signals.preset,
     -- dates
-    score_date,
+    weighted_signals.score_date,
     -- measures
-    raw_value,
-    raw_label,
-    signal_score,
-    effective_weight as weight,
-    configured_weight,
-    contribution,
+    weighted_signals.raw_value,
+    weighted_signals.raw_label,
+    weighted_signals.signal_score,
+    weighted_signals.effective_weight as weight,
+    weighted_signals.configured_weight,
+    weighted_signals.contribution,
     -- flags
-    has_data
+    weighted_signals.has_data,
+    -- config
+    assigned.config_version
 from weighted_signals
+inner join assigned
+    on weighted_signals.account_id = assigned.account_id
+    and weighted_signals.score_date = assigned.score_date
+    and weighted_signals.preset = assigned.preset

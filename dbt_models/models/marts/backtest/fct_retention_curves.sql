@@ -2,16 +2,18 @@
 -- Retention curves: of the accounts in a cohort at its start, how many (and how much ARR)
 -- were still customers 0, 1, 2, ... months later, for every month the data covers.
 -- Cohorts: signup month (start = signup date) and tier at the first day of each month
--- (start = that day, selected preset). Retention = 1 - cumulative churn rate, with the churn
+-- (start = that day, computed tier as published). Retention = 1 - cumulative churn rate, with the churn
 -- rate as everywhere: churned / accounts at start.
-
-{%- set preset = var('preset') %}
 
 with
 
 health_scores as (
-    select * from {{ ref('int_health_scores__weighted') }}
-    where preset = '{{ preset }}'
+    -- the computed tier as published (preset assigned per account-day; overrides left out)
+    select
+        account_id,
+        score_date,
+        computed_tier as tier
+    from {{ ref('fct_health_scores') }}
 ),
 
 accounts as (
