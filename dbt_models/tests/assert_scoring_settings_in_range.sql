@@ -13,14 +13,16 @@ select
     setting,
     value,
     case
-        when setting = 'low_confidence_coverage' then 'must be a share between 0 and 1'
+        when setting in ('low_confidence_coverage', 'gross_margin') then 'must be a share between 0 and 1'
+        when setting = 'clv_max_years' then 'must be more than 0 years'
         when setting = 'churn_horizon_days' then 'must be a whole number of days, at least 1'
         when setting = 'trend_threshold_points' then 'must be 0 or more score points'
         else 'must be a whole number of days, 0 or more'
     end as problem
 from settings
 where
-    (setting = 'low_confidence_coverage' and (value < 0 or value > 1))
+    (setting in ('low_confidence_coverage', 'gross_margin') and (value < 0 or value > 1))
+    or (setting = 'clv_max_years' and value <= 0)
     or (setting = 'trend_threshold_points' and value < 0)
     or (setting = 'churn_horizon_days' and (value < 1 or value <> floor(value)))
     or (
