@@ -134,9 +134,11 @@ def test_report_numbers_match_the_mart(e2e_settings: Settings, e2e_report: Path)
     # churn by tier sums the months: B, critical at a month start, is the one churn
     assert critical_churned == 1
     assert f"1 of {critical_months} account-months" in page
-    # the one account needing action: A (healthy) fell more than 10 points in 30 days
-    assert kpi_value(page, "kpi-actions") == "1"
-    assert re.search(r"<td><b>A</b>.*?<td>fell \d+\.\d points in 30 days</td>", page)
+    # needing action on 2026-04-01 (fct_account_actions): A (healthy) fell 14.6 points in
+    # 30 days (78.38 vs 92.96), D has not used the product in 30 days
+    assert kpi_value(page, "kpi-actions") == "2"
+    assert re.search(r"<td><b>A</b>.*?<td>fell 14\.6 points in 30 days</td>", page)
+    assert re.search(r"<td><b>D</b>.*?<td>no product usage in 30 days</td>", page)
 
 
 def test_report_draws_in_headless_chromium(e2e_report: Path, tmp_path: Path) -> None:
@@ -171,6 +173,11 @@ MART_COLUMNS = {
         "cohort varchar, accounts_at_start bigint, churned hugeint, churn_rate double, "
         "arr_at_start double, arr_churned double"
     ),
+    "fct_account_actions": (
+        "account_id varchar, rule varchar, score_date date, next_renewal_date date, "
+        "play varchar, priority integer, action_rank integer, reason varchar"
+    ),
+    "fct_customer_value": "account_id varchar, value_at_risk double",
     "fct_backtest_churn_by_tier": (
         "preset varchar, tier varchar, tier_severity integer, horizon_days integer, "
         "scored_account_days bigint, accounts bigint, churned_within_horizon hugeint, "
@@ -200,22 +207,33 @@ def current(
     return (account, score, tier, colour, severity, delta_30d, renewal, churned)
 
 
-# Who needs action on 2026-04-01, and why.
+# Current customers on 2026-04-01 and the actions of fct_account_actions.
 ACTION_CASES = [
-    current("K1", 20.0, "critical", None, 400),  # critical
-    current("K2", 45.0, "at_risk", -12.0, 30),  # at risk, fell, renews soon
-    current("K3", 60.0, "attention", -10.0, 120),  # fell exactly 10: not more than 10
-    current("K4", 65.0, "attention", -10.5, None),  # fell more than 10
-    current("K5", 55.0, "attention", 2.0, 90),  # renews in 90 days (inclusive) below healthy
-    current("K6", 85.0, "healthy", 0.0, 10),  # healthy renewal: no action
-    current("K7", 72.0, "healthy", -15.0, 200),  # healthy but fell 15 points
-    current("K8", 10.0, "critical", -30.0, 20, churned=True),  # churned: no longer a customer
-    current("K9", 52.0, "attention", 0.0, -5),  # renewal date passed
+    current("K1", 20.0, "critical", None, 400),
+    current("K2", 45.0, "at_risk", -12.0, 30),
+    current("K3", 60.0, "attention", -10.0, 120),
+    current("K4", 65.0, "attention", -10.5, None),
+    current("K7", 72.0, "healthy", -15.0, 60),
+    current("K8", 10.0, "critical", -30.0, 20, churned=True),
 ]
+YESTERDAY = AS_OF - timedelta(days=1)
+# account, rule, date, play, priority, rank, reason
+ACTIONS = [
+    ("K1", "critical_high_arr", AS_OF, "executive_save", 1, 1, "critical with ARR 1000"),
+    ("K1", "silent_account", AS_OF, "re_engage", 3, 2, "no product usage in 30 days"),
+    ("K2", "renewal_at_risk", AS_OF, "renewal_save", 1, 1, "renewal in 30 days while at_risk"),
+    ("K2", "score_drop", AS_OF, "investigate_drop", 3, 2, "fell 12.0 points in 30 days"),
+    ("K3", "score_drop", YESTERDAY, "investigate_drop", 3, 1, "fell 11.0 points in 30 days"),
+    ("K4", "score_drop", AS_OF, "investigate_drop", 3, 1, "fell 10.5 points in 30 days"),
+    ("K7", "healthy_renewal", AS_OF, "expansion_ask", 4, 1, "healthy, renewal in 60 days"),
+    ("K8", "entered_risk", AS_OF, "risk_review", 2, 1, "tier at_risk -> critical"),
+]
+VALUE_AT_RISK = {"K1": 500.0, "K2": 900.0, "K4": 100.0}
 
 
 def make_marts(path: Path, accounts: list[tuple]) -> Path:
-    """A serving file with the marts the report reads; only fct_health_current has rows."""
+    """A serving file with the marts the report reads; fct_health_current has the given
+    accounts, fct_account_actions and fct_customer_value the ACTIONS of those accounts."""
     con = duckdb.connect(str(path))
     try:
         con.execute("create schema marts")
@@ -231,6 +249,16 @@ def make_marts(path: Path, accounts: list[tuple]) -> Path:
                 """,
                 [account, account, AS_OF, score, tier, colour, severity, delta, renewal, churned],
             )
+            for action in (a for a in ACTIONS if a[0] == account):
+                con.execute(
+                    "insert into marts.fct_account_actions values (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [*action[:3], renewal, *action[3:]],
+                )
+            if account in VALUE_AT_RISK:
+                con.execute(
+                    "insert into marts.fct_customer_value values (?, ?)",
+                    [account, VALUE_AT_RISK[account]],
+                )
     finally:
         con.close()
     return path
@@ -243,13 +271,13 @@ def test_accounts_needing_action_today(tmp_path: Path) -> None:
         actions = load_actions(con)
     finally:
         con.close()
-    # worst tier first, then lowest score
-    assert list(zip(actions.account_id, actions.reason, strict=True)) == [
-        ("K1", "critical"),
-        ("K2", "at risk; fell 12.0 points in 30 days; renewal in 30 days"),
-        ("K5", "renewal in 90 days"),
-        ("K4", "fell 10.5 points in 30 days"),
-        ("K7", "fell 15.0 points in 30 days"),
+    # one row per account with its reasons in action_rank order; the most urgent play
+    # first, then the largest value at risk; K3's action is of an earlier date, K8 churned
+    assert list(zip(actions.account_id, actions.play, actions.reason, strict=True)) == [
+        ("K2", "renewal_save", "renewal in 30 days while at_risk; fell 12.0 points in 30 days"),
+        ("K1", "executive_save", "critical with ARR 1000; no product usage in 30 days"),
+        ("K4", "investigate_drop", "fell 10.5 points in 30 days"),
+        ("K7", "expansion_ask", "healthy, renewal in 60 days"),
     ]
 
 

@@ -26,11 +26,6 @@ DEFAULT_REPORT_PATH = "reports/health_report.html"
 
 CHART_IDS = ("chart-tiers", "chart-churn", "chart-scores", "chart-trend", "chart-drivers")
 
-# Who needs action today (until the mart fct_account_actions takes over).
-ACTION_TIERS = ("critical", "at_risk")
-ACTION_DROP_POINTS = 10.0
-ACTION_RENEWAL_DAYS = 90
-BELOW_HEALTHY_TIERS = ("attention", "at_risk", "critical")
 
 SCORE_BIN_WIDTH = 2.5
 
@@ -275,45 +270,40 @@ def load_drivers(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def load_actions(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Current customers needing action today, with the reason.
-
-    The one place to switch to the mart fct_account_actions once it exists.
-    """
+    """Current customers needing action on the latest scoring date (mart fct_account_actions),
+    one row per account: its reasons, most urgent play first, then by value at risk."""
     return _frame(
         con,
         """
-        with current_customers as (
-            select *, date_diff('day', score_date, contract_end) as days_to_renewal
+        with latest as (
+            select max(score_date) as score_date
             from marts.fct_health_current
             where not is_churned
         ),
-        flagged as (
-            select *,
-                   list_contains($action_tiers, tier) as is_low,
-                   coalesce(delta_30d < -$drop, false) as has_fallen,
-                   coalesce(days_to_renewal between 0 and $renewal_days, false)
-                       and list_contains($below_healthy, tier) as renews_unhealthy
-            from current_customers
+        actions as (
+            select *
+            from marts.fct_account_actions
+            where score_date = (select score_date from latest)
+        ),
+        per_account as (
+            select account_id,
+                   string_agg(reason, '; ' order by action_rank) as reason,
+                   arg_min(play, action_rank) as play,
+                   min(priority) as priority,
+                   min(next_renewal_date) as next_renewal_date
+            from actions
+            group by account_id
         )
-        select account_id, account_name,
-               concat_ws('; ',
-                   case when is_low then replace(tier, '_', ' ') end,
-                   case when has_fallen
-                        then printf('fell %.1f points in 30 days', -delta_30d) end,
-                   case when renews_unhealthy
-                        then printf('renewal in %d days', days_to_renewal) end
-               ) as reason,
-               health_score, tier, colour, delta_30d, arr, contract_end, top_drivers, csm_owner
-        from flagged
-        where is_low or has_fallen or renews_unhealthy
-        order by tier_severity desc nulls last, health_score, arr desc, account_id
+        select c.account_id, c.account_name, p.reason, p.play, p.priority,
+               c.health_score, c.tier, c.colour, c.delta_30d, c.arr,
+               p.next_renewal_date, c.top_drivers, c.csm_owner, v.value_at_risk
+        from per_account as p
+        join marts.fct_health_current as c using (account_id)
+        left join marts.fct_customer_value as v using (account_id)
+        where not c.is_churned
+        order by p.priority, v.value_at_risk desc nulls last, c.tier_severity desc nulls last,
+                 c.health_score, c.account_id
         """,
-        {
-            "action_tiers": list(ACTION_TIERS),
-            "drop": ACTION_DROP_POINTS,
-            "renewal_days": ACTION_RENEWAL_DAYS,
-            "below_healthy": list(BELOW_HEALTHY_TIERS),
-        },
     )
 
 
@@ -673,23 +663,27 @@ def actions_table(actions: pd.DataFrame) -> str:
     if actions.empty:
         return '<p class="no-data">No data: no current customer needs action today.</p>'
     head = (
-        "<tr><th>account</th><th>reason</th><th class='num'>score</th><th>tier</th>"
-        "<th class='num'>Δ 30 d</th><th class='num'>ARR</th><th>renewal</th>"
-        "<th>top drivers</th><th>CSM</th></tr>"
+        "<tr><th>account</th><th>reason</th><th>play</th><th class='num'>score</th>"
+        "<th>tier</th><th class='num'>Δ 30 d</th><th class='num'>ARR</th>"
+        "<th class='num'>value at risk</th><th>renewal</th><th>top drivers</th><th>CSM</th></tr>"
     )
     rows = []
     for r in actions.itertuples():
-        renewal = "–" if pd.isna(r.contract_end) else f"{pd.Timestamp(r.contract_end):%Y-%m-%d}"
+        renewal = (
+            "–" if pd.isna(r.next_renewal_date) else f"{pd.Timestamp(r.next_renewal_date):%Y-%m-%d}"
+        )
         rows.append(
             "<tr>"
             f"<td><b>{html.escape(str(r.account_id))}</b><br>"
             f"<span class='muted'>{html.escape(_fmt(r.account_name, '{}'))}</span></td>"
             f"<td>{html.escape(str(r.reason))}</td>"
+            f"<td>{html.escape(str(r.play).replace('_', ' '))}</td>"
             f"<td class='num'>{_fmt(r.health_score, '{:.1f}')}</td>"
             f"<td><span class='pill' style='background:{css_colour(r.colour)}'>"
             f"{html.escape(tier_label(str(r.tier)))}</span></td>"
             f"<td class='num'>{_fmt(r.delta_30d, '{:+.1f}')}</td>"
             f"<td class='num'>{_fmt(r.arr)}</td>"
+            f"<td class='num'>{_fmt(r.value_at_risk)}</td>"
             f"<td class='nowrap'>{renewal}</td>"
             f"<td>{html.escape(_fmt(r.top_drivers, '{}'))}</td>"
             f"<td>{html.escape(_fmt(r.csm_owner, '{}'))}</td>"
@@ -757,9 +751,9 @@ def chart_cards(data: ReportData) -> str:
         ),
         _card(
             f"Accounts needing action today ({len(data.actions):,})",
-            f"Current customers that are {' or '.join(tier_label(t) for t in ACTION_TIERS)}, "
-            f"fell more than {ACTION_DROP_POINTS:g} points in 30 days, or renew within "
-            f"{ACTION_RENEWAL_DAYS} days while below healthy. Worst first.",
+            "Current customers with an action on the latest scoring date (fct_account_actions; "
+            "rules and plays in seeds/action_plays.csv): most urgent play first, then the "
+            "largest value at risk (fct_customer_value).",
             actions_table(data.actions),
             wide=True,
         ),

@@ -180,7 +180,7 @@ fired as (
     {%- do branches.append("select with_renewal.*, 'entered_risk' as rule, 'tier ' || coalesce(previous_tier, 'unscored') || ' -> ' || tier as reason from with_renewal where tier_severity >= at_risk_severity and (previous_severity is null or previous_severity < tier_severity)") %}
     {%- endif %}
     {%- if enabled['score_drop'] %}
-    {%- do branches.append("select with_renewal.*, 'score_drop' as rule, 'computed score ' || " ~ dbt.cast('delta_30d', dbt.type_string()) ~ " || ' points in 30 days' as reason from with_renewal where delta_30d < -" ~ threshold['score_drop']) %}
+    {%- do branches.append("select with_renewal.*, 'score_drop' as rule, 'fell ' || " ~ dbt.cast('round(-delta_30d, 1)', dbt.type_string()) ~ " || ' points in 30 days' as reason from with_renewal where delta_30d < -" ~ threshold['score_drop']) %}
     {%- endif %}
     {%- if enabled['renewal_at_risk'] %}
     {%- do branches.append("select with_renewal.*, 'renewal_at_risk' as rule, 'renewal in ' || " ~ dbt.cast('days_to_renewal', dbt.type_string()) ~ " || ' days while ' || tier as reason from with_renewal where days_to_renewal between 0 and " ~ threshold['renewal_at_risk'] ~ " and tier_severity > healthiest_severity") %}
