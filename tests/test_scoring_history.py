@@ -20,6 +20,8 @@ warm-up) .. 2026-07-01 (the day after the last activity).
   D  s=5 likely -> 62.5; override score 20 from 04-01, no valid_until: 60 days, to 05-30.
   E  s=5 likely -> 62.5; tier-only override at_risk from 02-10 until 02-20.
   F  enterprise, used the product every day until 2026-04-30, then silent.
+  G  enterprise, uses the product every day (so some feature is always in use: breadth, the
+     share of the features in use that an account uses, stays defined for everyone).
   N  signed up 2026-02-15: onboarding preset until its tenure reaches 90 days on 05-16, hbr
      from then on; s=4 (75), no renewal intent, NPS 10 (a promoter: NPS +100 -> 100).
 """
@@ -46,6 +48,7 @@ C,Core,retail,50,smb,growth,EMEA,Bob,2025-01-01,2025-05-02,2026-05-01,30000,10,
 D,Delta,media,30,smb,starter,NA,Bob,2025-01-01,2025-01-01,2027-12-31,10000,10,
 E,Echo,media,30,smb,starter,NA,Bob,2025-01-01,2025-01-01,2027-12-31,10000,10,
 F,Fox,software,900,enterprise,enterprise,NA,Cy,2025-01-01,2025-01-01,2027-12-31,50000,10,
+G,Gem,software,900,enterprise,enterprise,NA,Cy,2025-01-01,2025-01-01,2027-12-31,40000,10,
 N,Nova,software,10,smb,starter,NA,Cy,2026-02-15,2026-02-15,2027-02-14,5000,10,
 """
 
@@ -58,6 +61,7 @@ C,2026-01-01 09:00:00,5,likely,Bob,,2026-12-31
 D,2026-01-01 09:00:00,5,likely,Bob,,2026-12-31
 E,2026-01-01 09:00:00,5,likely,Bob,,2026-12-31
 F,2026-01-01 09:00:00,5,likely,Cy,,2026-12-31
+G,2026-01-01 09:00:00,5,likely,Cy,,2026-12-31
 N,2026-02-16 09:00:00,4,,Cy,,2026-12-31
 """
 
@@ -94,6 +98,16 @@ def write_exports(exports: Path) -> None:
             "minutes": 2.0,
         }
         for d in days("2026-01-01", "2026-04-30")
+    ] + [
+        {
+            "account_id": "G",
+            "activity_date": d,
+            "user_id": "g1",
+            "feature": "reports",
+            "event_count": 3,
+            "minutes": 2.0,
+        }
+        for d in days("2026-01-01", "2026-06-30")
     ]
     pq.write_table(pa.Table.from_pylist(usage), exports / "usage" / "usage.parquet")
 
@@ -170,6 +184,7 @@ def test_one_row_per_account_and_day(mart) -> None:
         "D": full,
         "E": full,
         "F": full,
+        "G": full,
         "N": (LAST_DAY - date(2026, 2, 16)).days + 1,  # a customer from the day after signup
     }
 
@@ -178,6 +193,7 @@ def test_exact_deltas_and_trend(mart) -> None:
     assert score(mart, "A", "2026-03-01")[1] == 62.5  # (100 + 25) / 2
     assert score(mart, "A", "2026-03-02")[1:] == (
         12.5,  # (0 + 25) / 2
+        "critical",
         "critical",
         "hbr",
         -50.0,  # vs 62.5 on 02-23
@@ -283,17 +299,18 @@ def test_stage_change_keeps_history(mart) -> None:
         ("mature", "hbr", date(2026, 5, 16), date(2026, 7, 1), 47),
     ]
     # onboarding preset: adoption dimension 0.4 (adoption 0.6 x 0 + breadth 0.4 x 50 = 20),
-    # enablement 0.3 (no enablement feature used: 0), relationship 0.3 (csm_sentiment 75;
-    # support_csat has no data) -> 0.4 x 20 + 0.3 x 0 + 0.3 x 75 = 30.5 (at_risk)
-    assert score(mart, "N", "2026-04-16")[1:5] == (30.5, "at_risk", "at_risk", "onboarding")
+    # relationship 0.3 (csm_sentiment 75; support_csat has no data); enablement has no data
+    # (no enablement feature in the exports at all: undefined, excluded) and its 0.3 is
+    # renormalised away: (0.4 x 20 + 0.3 x 75) / 0.7 = 43.57 (at_risk)
+    assert score(mart, "N", "2026-04-16")[1:5] == (43.57, "at_risk", "at_risk", "onboarding")
     # hbr: relationship = mean(nps 100, csm 75) = 87.5 -> (87.5 + 25) / 2 = 56.25
     assert score(mart, "N", "2026-05-16")[1:7] == (
         56.25,
         "attention",
         "attention",
         "hbr",
-        25.75,  # vs 30.5 published on 05-09 (onboarding preset)
-        25.75,  # vs 30.5 published on 04-16
+        12.68,  # vs 43.57 published on 05-09 (onboarding preset)
+        12.68,  # vs 43.57 published on 04-16
     )
 
 
@@ -304,9 +321,10 @@ def test_stage_change_is_a_weighting_change(mart) -> None:
         "bool_and(preset_changed), min(preset_30d_ago) from marts.fct_health_drivers "
         "where account_id = 'N' and score_date = '2026-05-16'",
     )
-    # 04-16 restated under hbr is 56.25 as well (same data): the whole move is the switch
+    # 04-16 restated under hbr is 56.25 as well (same data): the whole move is the switch,
+    # 56.25 - 305 / 7 before rounding
     assert parts == [
-        (pytest.approx(0.0), pytest.approx(25.75), pytest.approx(0.0), True, "onboarding")
+        (pytest.approx(0.0), pytest.approx(56.25 - 305 / 7), pytest.approx(0.0), True, "onboarding")
     ]
 
 
@@ -353,8 +371,8 @@ def test_entered_risk(mart) -> None:
     assert fired(mart, "entered_risk", "D") == [date(2026, 4, 1)]  # the override
     assert fired(mart, "entered_risk", "E") == [date(2026, 2, 10)]
     # N's first score (02-16, before its assessment is in force): csm_sentiment neutral 50
-    # -> 0.4 x 20 + 0.3 x 0 + 0.3 x 50 = 23 (critical); 30.5 (at_risk) the next day is better
-    assert score(mart, "N", "2026-02-16")[1:3] == (23.0, "critical")
+    # -> (0.4 x 20 + 0.3 x 50) / 0.7 = 32.86 (at_risk); 43.57 the next day, the same tier
+    assert score(mart, "N", "2026-02-16")[1:3] == (32.86, "at_risk")
     assert fired(mart, "entered_risk", "N") == [date(2026, 2, 16)]
     assert fired(mart, "entered_risk", "C") == []
 
@@ -429,7 +447,7 @@ def test_customer_value(mart) -> None:
     # nobody churned: the lifetime is capped at clv_max_years (10), CLV = ARR x 1.0 x 10
     assert value["A"] == (0.0, 10.0, 900000.0)
     assert value["N"] == (0.0, 10.0, 50000.0)
-    assert len(value) == 7
+    assert len(value) == 8
 
 
 # --- a config change -----------------------------------------------------------------------
