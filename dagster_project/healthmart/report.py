@@ -100,7 +100,7 @@ def load_overview(con: duckdb.DuckDBPyConnection) -> Overview:
     row = _frame(
         con,
         """
-        select max(score_date) as as_of, any_value(preset) as preset, count(*) as accounts,
+        select max(score_date) as as_of, mode(preset) as preset, count(*) as accounts,
                count(*) filter (where not is_churned) as customers,
                avg(health_score) filter (where not is_churned) as mean_score,
                count(*) filter (where not is_churned and low_confidence) as low_confidence

@@ -8,6 +8,16 @@ import duckdb
 
 EXAMPLE_QUERIES = (
     (
+        "Today's actions: who needs what, most urgent play first, then by value at risk",
+        """select a.account_id, a.play, a.reason, a.tier, a.health_score, a.csm_owner,
+       v.value_at_risk
+from marts.fct_account_actions as a
+left join marts.fct_customer_value as v using (account_id)
+where a.score_date = (select max(score_date) from marts.fct_account_actions)
+order by a.priority, v.value_at_risk desc nulls last
+limit 20;""",
+    ),
+    (
         "At-risk and critical customers with the signals pulling them down",
         """select account_id, account_name, health_score, tier, top_drivers, arr, contract_end
 from marts.fct_health_current
@@ -47,7 +57,7 @@ def _sections(con: duckdb.DuckDBPyConnection, serving_path: Path) -> list[str]:
     lines: list[str] = []
     as_of, preset, accounts, customers = con.execute(
         """
-        select max(score_date), any_value(preset), count(*), count(*) filter (where not is_churned)
+        select max(score_date), mode(preset), count(*), count(*) filter (where not is_churned)
         from marts.fct_health_current
         """
     ).fetchone()
@@ -98,8 +108,9 @@ def _sections(con: duckdb.DuckDBPyConnection, serving_path: Path) -> list[str]:
             """
             select tier, scored_account_days, churned_within_horizon, churn_rate_within_horizon
             from marts.fct_backtest_churn_by_tier
-            where preset = (select any_value(preset) from marts.fct_health_current)
-            """
+            where preset = ?
+            """,
+            [preset],
         ).fetchall()
     }
     horizon = con.execute(
@@ -139,12 +150,27 @@ def _sections(con: duckdb.DuckDBPyConnection, serving_path: Path) -> list[str]:
             f"{weakest or '-'}"
         )
 
+    actions = con.execute(
+        """
+        select play, count(distinct account_id), round(sum(arr))
+        from marts.fct_account_actions
+        where score_date = (select max(score_date) from marts.fct_account_actions)
+            and action_rank = 1
+        group by play
+        order by min(priority), play
+        """
+    ).fetchall()
+    needing = sum(n for _, n, _ in actions)
+    lines += ["", f"Needing action on {as_of}: {needing} accounts (fct_account_actions), by play:"]
+    for play, n, arr in actions:
+        lines.append(f"  {play:<18} {n:>6} accounts  ARR {_num(arr)}")
+
     lines += [
         "",
         f"Serving file (open it read-only with any DuckDB client or BI tool): {serving_path}",
         f"  duckdb -readonly {serving_path}",
         "",
-        "Two queries to paste:",
+        "Queries to paste:",
     ]
     for title, sql in EXAMPLE_QUERIES:
         lines += [f"-- {title}", sql, ""]
