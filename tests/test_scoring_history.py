@@ -212,7 +212,7 @@ def test_exact_deltas_and_trend(mart) -> None:
         )
     )
     assert trend == {
-        date(2026, 3, 1): "stable",
+        date(2026, 3, 1): None,  # 01-30 was not scored: no 30-day change, no trend
         date(2026, 3, 2): "declining",
         date(2026, 4, 1): "stable",
     }
