@@ -21,6 +21,7 @@ READERS = {
     "usage": "read_parquet('{d}/usage/*.parquet')",
     "csm": "read_csv('{d}/csm/*.csv', all_varchar = true)",
     "outcomes": "read_csv('{d}/outcomes/*.csv', all_varchar = true)",
+    "overrides": "read_csv('{d}/overrides/*.csv', all_varchar = true)",
 }
 # Columns that record something happening (must fall inside the data window).
 EVENT_COLUMNS = {
@@ -30,6 +31,7 @@ EVENT_COLUMNS = {
     "usage": ("activity_date",),
     "csm": ("assessed_at",),
     "outcomes": ("event_date",),
+    "overrides": ("valid_from",),
     "accounts": ("signup_date", "updated_at"),
 }
 
