@@ -281,6 +281,12 @@ def export_suite(source: Source) -> dict[str, Any]:
         frames[PROFILE] = {
             "sql": PROFILE_SQL.format(time_column=source.time_column),
             "chunked": False,
+            "index_columns": [
+                "latest_date",
+                "scoring_date",
+                "latest_period_rows",
+                "baseline_period_rows",
+            ],
         }
         exps.append(
             expectation(

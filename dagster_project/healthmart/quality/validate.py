@@ -244,7 +244,7 @@ class _Tally:
         self.examples: list[Any] = []
         self.error: str | None = None
 
-    def add(self, result: Any) -> None:
+    def add(self, result: Any, indexed: bool) -> None:
         if result.exception_info.get("raised_exception"):
             self.error = self.error or str(result.exception_info.get("exception_message"))
             self.all_succeeded = False
@@ -259,7 +259,9 @@ class _Tally:
             self.all_succeeded = False
         if "observed_value" in res and (self.observed is None or not result.success):
             self.observed = _json_safe(res["observed_value"])
-        found = res.get("partial_unexpected_index_list") or res.get("partial_unexpected_list")
+        # with index columns, GX lists the unexpected rows' ids and values; else the values
+        found = res.get("partial_unexpected_index_list") if indexed else None
+        found = found or res.get("partial_unexpected_list")
         for example in found or ():
             if len(self.examples) >= self.max_examples:
                 break
@@ -314,9 +316,14 @@ class _Validator:
         self._count = 0
 
     def run(
-        self, frames: Iterator[pd.DataFrame], specs: list[tuple[int, dict[str, Any]]], frame: str
+        self,
+        frames: Iterator[pd.DataFrame],
+        specs: list[tuple[int, dict[str, Any]]],
+        frame: str,
+        index_columns: list[str] | None = None,
     ) -> tuple[list[_Tally], int, int]:
-        """Validate specs on every frame of the iterator; returns tallies, rows, chunks."""
+        """Validate specs on every frame of the iterator; returns tallies, rows, chunks.
+        index_columns: the columns that identify an unexpected row in the examples."""
         import great_expectations as gx
 
         self._count += 1
@@ -334,19 +341,20 @@ class _Validator:
         for df in frames:
             rows += len(df)
             chunks += 1
-            index_columns = [c for c in self.index_columns if c in df.columns]
+            wanted = self.index_columns if index_columns is None else index_columns
+            present = [c for c in wanted if c in df.columns]
             result_format: dict[str, Any] = {
                 "result_format": "SUMMARY",
                 "partial_unexpected_count": self.examples,
             }
-            if index_columns:
-                result_format["unexpected_index_column_names"] = index_columns
+            if present:
+                result_format["unexpected_index_column_names"] = present
             batch = self.batch_definition.get_batch(batch_parameters={"dataframe": df})
             validation = batch.validate(
                 gx_suite, expectation_parameters=self.parameters, result_format=result_format
             )
             for result in validation.results:
-                tallies[result.expectation_config.meta["hm_index"]].add(result)
+                tallies[result.expectation_config.meta["hm_index"]].add(result, bool(present))
             del batch, validation, df
         return list(tallies.values()), rows, chunks
 
@@ -424,7 +432,9 @@ def validate_suite(
                 if frames_spec[frame].get("chunked")
                 else _whole(con, sql)
             )
-            tallies += validator.run(source, specs, frame)[0]
+            tallies += validator.run(source, specs, frame, frames_spec[frame].get("index_columns"))[
+                0
+            ]
 
     outcomes = tuple(sorted((t.outcome(rows_validated) for t in tallies), key=lambda o: o.index))
     return SuiteResult(
