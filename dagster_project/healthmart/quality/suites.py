@@ -69,11 +69,11 @@ PAST_DATE_COLUMNS = ("signup_date", "paid_date", "closed_at")
 ACCOUNT_COLUMN = "account_id"
 ACCOUNTS_SOURCE = "accounts"
 
-# Range rules that hold for some rows only (a row condition in GX's pandas syntax).
-CONDITIONAL_RANGES: dict[str, tuple[tuple[str, str, float, float, str], ...]] = {
+# Range rules that hold for some rows only: (column, (condition column, value), min, max, text).
+CONDITIONAL_RANGES: dict[str, tuple[tuple[str, tuple[str, str], float, float, str], ...]] = {
     "survey": (
-        ("score", 'survey_type=="nps"', 0, 10, "an NPS answer is 0-10"),
-        ("score", 'survey_type=="csat"', 1, 5, "a CSAT answer is 1-5"),
+        ("score", ("survey_type", "nps"), 0, 10, "an NPS answer is 0-10"),
+        ("score", ("survey_type", "csat"), 1, 5, "a CSAT answer is 1-5"),
     ),
 }
 
@@ -225,8 +225,13 @@ def export_suite(source: Source) -> dict[str, Any]:
                     column=column_name,
                     min_value=low,
                     max_value=high,
-                    row_condition=condition,
-                    condition_parser="pandas",
+                    # GX's serialisation of Column(<name>) == <value>
+                    row_condition={
+                        "type": "comparison",
+                        "column": {"name": condition[0]},
+                        "operator": "==",
+                        "parameter": condition[1],
+                    },
                 )
             )
     for rule_name, predicate in source.row_rules:

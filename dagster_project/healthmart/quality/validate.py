@@ -123,7 +123,7 @@ def scoring_date(con: duckdb.DuckDBPyConnection) -> date | None:
     ]
     if not parts:
         return None
-    (value,) = con.execute(f"select max(d) from ({' union all '.join(parts)})").fetchone()
+    (value,) = con.execute(f"select max(d) from ({' union all '.join(parts)})").fetchall()[0]
     return value
 
 
@@ -132,7 +132,7 @@ def _latest_plausible_date(
 ) -> pd.Timestamp:
     """The day the newest file in scope was loaded plus a tolerance (time zones): a date after
     it cannot have happened yet when the export was written."""
-    (loaded,) = con.execute(f"select max(_loaded_at) from ({rows_sql})").fetchone()
+    (loaded,) = con.execute(f"select max(_loaded_at) from ({rows_sql})").fetchall()[0]
     if loaded is None:  # nothing in scope: nothing to compare
         return pd.Timestamp.max.floor("D")
     return pd.Timestamp(loaded.date() + timedelta(days=1 + tolerance_days)) - pd.Timedelta(1, "us")
@@ -167,20 +167,29 @@ def to_frame(batch: pa.RecordBatch | pa.Table) -> pd.DataFrame:
 
 
 def _stream(con: duckdb.DuckDBPyConnection, sql: str, chunk_rows: int) -> Iterator[pd.DataFrame]:
-    """The result of sql as frames of at most chunk_rows rows; one empty frame if none."""
-    reader = con.execute(sql).to_arrow_reader(chunk_rows)
-    empty = True
+    """The result of sql as frames of chunk_rows rows (the last one smaller; one empty frame if
+    there are no rows). DuckDB hands out record batches of its own size: they are sliced and
+    joined so that GX sees full chunks and memory holds one chunk at a time."""
+    reader = con.sql(sql).to_arrow_reader(chunk_rows)
+    pending: list[pa.RecordBatch] = []
+    size = 0
+    emitted = False
     for batch in reader:
-        if batch.num_rows == 0:
-            continue
-        empty = False
-        yield to_frame(batch)
-    if empty:
-        yield to_frame(reader.schema.empty_table())
+        while batch.num_rows:
+            take = min(batch.num_rows, chunk_rows - size)
+            pending.append(batch.slice(0, take))
+            size += take
+            batch = batch.slice(take)
+            if size == chunk_rows:
+                yield to_frame(pa.Table.from_batches(pending, schema=reader.schema))
+                emitted = True
+                pending, size = [], 0
+    if pending or not emitted:
+        yield to_frame(pa.Table.from_batches(pending, schema=reader.schema))
 
 
 def _whole(con: duckdb.DuckDBPyConnection, sql: str) -> Iterator[pd.DataFrame]:
-    yield to_frame(con.execute(sql).to_arrow_table())
+    yield to_frame(con.sql(sql).to_arrow_table())
 
 
 # --------------------------------------------------------------------------------------------
@@ -217,7 +226,11 @@ def _json_safe(value: Any) -> Any:
         return None
     if isinstance(value, bool | int | float | str):
         return value
-    if isinstance(value, pd.Timestamp | datetime | date):
+    if isinstance(value, pd.Timestamp | datetime):  # dates arrive as midnight timestamps
+        if value == value.replace(hour=0, minute=0, second=0, microsecond=0):
+            return value.date().isoformat()
+        return value.isoformat()
+    if isinstance(value, date):
         return value.isoformat()
     if hasattr(value, "item"):  # numpy scalars
         try:
