@@ -40,8 +40,7 @@ from healthmart.quality.suites import CRITICAL, DUPLICATES, ROWS, Suite
 
 DEFAULT_CHUNK_ROWS = 500_000
 DEFAULT_EXAMPLES = 5
-# Frame results beyond this many rows are read in chunks even if the frame says otherwise
-# is not possible (uniqueness needs the whole frame): the number is reported, not enforced.
+# {name} in a frame's SQL: table, rows (the rows in scope), scoring_date, numeric parameters
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _UNIQUENESS = ("expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique")
 
