@@ -47,6 +47,7 @@ from healthmart.settings import Settings
 SUITE_FILES = sorted(p for p in EXPECTATIONS_DIR.glob("*.json") if p.name != PARAMETERS_FILE)
 LAST_DAY = date(2024, 5, 9)  # the newest date of the hand-made exports (the scoring date)
 DAYS = 130  # long enough for every volume baseline (billing: 30 days against the 90 before)
+CLEAN_SOURCES = ("accounts", "billing", "support", "survey", "usage", "csm", "outcomes")
 
 
 # --------------------------------------------------------------------------------------------
@@ -221,7 +222,7 @@ def test_a_source_without_a_suite_file_gets_the_derived_suite(tmp_path: Path) ->
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("source", list(SOURCES))
+@pytest.mark.parametrize("source", CLEAN_SOURCES)
 def test_clean_exports_pass_every_export_suite(clean: tuple[Path, Path], source: str) -> None:
     result = validate(clean[1], f"raw_{source}")
     assert failures(result) == {}
@@ -596,7 +597,13 @@ def test_validation_results_are_published(e2e_settings: Settings) -> None:
         "order by suite"
     ).fetchall()
     con.close()
-    expected = {s.name: len(s.expectations) for s in load_suites() if s.name != "raw_overrides"}
+    checked = {f"raw_{source}" for source in SOURCES} | {
+        "dim_accounts",
+        "fct_signal_scores",
+        "fct_health_scores",
+        "fct_health_current",
+    }
+    expected = {s.name: len(s.expectations) for s in load_suites() if s.name in checked}
     assert {suite: n for suite, n, _ in rows} == expected
     assert all(blocking == 0 for _, _, blocking in rows)
     # the hand-made exports end 2026-03-31; support stops 11 days and survey 16 days before
