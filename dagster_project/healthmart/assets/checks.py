@@ -8,7 +8,9 @@ served). A failed ``warning`` expectation gives a WARN check result and the run 
 Every outcome is written to ``quality.validation_results`` and shown in the check's metadata.
 """
 
+import json
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -45,11 +47,9 @@ def run_date_range(tags: dict[str, str]) -> tuple[date, date] | None:
     return None
 
 
-def load_suite(directory: Any, name: str) -> Suite:
+def load_suite(directory: Path, name: str) -> Suite:
     """The suite file of that name; for an export without a file, the suite derived from the
     contract (so a new source is checked from the day it is added)."""
-    import json
-
     path = suite_path(directory, name)
     if path.exists():
         return Suite(json.loads(path.read_text()), path)
