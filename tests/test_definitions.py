@@ -54,3 +54,27 @@ def test_job_schedule_and_sensor_are_defined() -> None:
     schedule = defs.resolve_schedule_def("daily_health_schedule")
     assert schedule.cron_schedule == "0 6 * * *"
     assert defs.resolve_sensor_def("new_exports_sensor").job_name == "daily_health_job"
+
+
+def test_expectation_suites_are_blocking_checks_of_the_ingest_and_mart_assets() -> None:
+    graph = defs.resolve_asset_graph()
+    suites = {
+        (key.asset_key.to_user_string(), key.name)
+        for key in graph.asset_check_keys
+        if key.name.startswith("gx_")
+    }
+    assert suites == {(f"raw/{s}", f"gx_raw_{s}") for s in SOURCES} | {
+        (f"marts/{m}", f"gx_{m}")
+        for m in ("dim_accounts", "fct_signal_scores", "fct_health_scores", "fct_health_current")
+    }
+    from healthmart.assets.checks import quality_checks
+
+    for checks in quality_checks:
+        (spec,) = checks.check_specs
+        assert spec.blocking, spec.key
+    # the usage check waits for the accounts it checks account ids against
+    (usage,) = [c for c in quality_checks if c.check_key.name == "gx_raw_usage"]
+    assert dg.AssetKey(["raw", "accounts"]) in usage.keys_by_input_name.values()
+    # the daily job runs them
+    job_checks = defs.resolve_job_def("daily_health_job").asset_layer.asset_graph.asset_check_keys
+    assert {k.name for k in job_checks} >= {name for _, name in suites}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from healthmart.assets.checks import quality_checks
 from healthmart.assets.dbt import dbt_asset_definitions
 from healthmart.assets.ingest import ingest_assets
 from healthmart.assets.serving import serving_file
@@ -14,6 +15,8 @@ from healthmart.resources import HealthmartSettings
 
 defs = dg.Definitions(
     assets=[*ingest_assets, *dbt_asset_definitions, serving_file],
+    # The expectation suites (expectations/) as blocking checks of the ingest and mart assets.
+    asset_checks=quality_checks,
     jobs=[daily_health_job],
     schedules=[daily_schedule],
     sensors=[new_exports_sensor],

@@ -27,8 +27,9 @@ from pathlib import Path
 
 import duckdb
 
-# Schemas of the warehouse copied to the serving file.
-PUBLISHED_SCHEMAS = ("marts", "config", "ingest_meta", "analyst")
+# Schemas of the warehouse copied to the serving file (quality: the validation results of the
+# expectation suites, quality.validation_results).
+PUBLISHED_SCHEMAS = ("marts", "config", "ingest_meta", "analyst", "quality")
 # Schemas whose views are published as views (they read only published tables). A view in
 # another published schema is copied as a table.
 VIEW_SCHEMAS = ("analyst",)

@@ -19,6 +19,8 @@ ENV_WAREHOUSE_PATH = "HEALTHMART_WAREHOUSE_PATH"
 ENV_PRESET = "HEALTHMART_PRESET"
 ENV_DBT_THREADS = "HEALTHMART_DBT_THREADS"
 ENV_MEMORY_LIMIT = "HEALTHMART_DUCKDB_MEMORY_LIMIT"
+ENV_EXPECTATIONS_DIR = "HEALTHMART_EXPECTATIONS_DIR"
+ENV_QUALITY_CHUNK_ROWS = "HEALTHMART_QUALITY_CHUNK_ROWS"
 
 PRESETS = ("hbr", "vital_signs", "bigcommerce")
 
@@ -33,6 +35,9 @@ class Settings:
     preset: str = "hbr"
     dbt_threads: int = 2
     duckdb_memory_limit: str = "4GB"
+    # Data quality: the folder of the expectation suites, rows per validated chunk.
+    expectations_dir: Path = PROJECT_ROOT / "expectations"
+    quality_chunk_rows: int = 500_000
 
     @classmethod
     def from_env(
@@ -58,6 +63,11 @@ class Settings:
         threads = pick("dbt_threads", ENV_DBT_THREADS, "2")
         if not threads.isdigit() or int(threads) < 1:
             raise ValueError(f"{ENV_DBT_THREADS} must be a positive integer, got {threads!r}")
+        chunk_rows = pick("quality_chunk_rows", ENV_QUALITY_CHUNK_ROWS, "500000")
+        if not chunk_rows.isdigit() or int(chunk_rows) < 1:
+            raise ValueError(
+                f"{ENV_QUALITY_CHUNK_ROWS} must be a positive integer, got {chunk_rows!r}"
+            )
         return cls(
             exports_dir=path("exports_dir", ENV_EXPORTS_DIR, "data/exports"),
             serving_path=path("serving_path", ENV_SERVING_PATH, "data/healthmart.duckdb"),
@@ -65,6 +75,8 @@ class Settings:
             preset=preset,
             dbt_threads=int(threads),
             duckdb_memory_limit=pick("duckdb_memory_limit", ENV_MEMORY_LIMIT, "4GB"),
+            expectations_dir=path("expectations_dir", ENV_EXPECTATIONS_DIR, "expectations"),
+            quality_chunk_rows=int(chunk_rows),
         )
 
     def dbt_env(self) -> dict[str, str]:

@@ -43,7 +43,8 @@ def mart_asset_key(model: str) -> dg.AssetKey:
     group_name="serving",
     description=(
         "The serving DuckDB file (HEALTHMART_SERVING_PATH) that BI tools and analysts open "
-        "read-only: a copy of the marts, replaced atomically after a successful build."
+        "read-only: a copy of the marts (and of quality.validation_results), replaced "
+        "atomically after a successful build and its blocking checks."
     ),
     deps=[mart_asset_key(m) for m in PUBLISHED_MODELS],
     kinds={"duckdb"},
@@ -60,5 +61,6 @@ def serving_file(
             "tables": len(result.tables),
             "health_current_rows": result.tables.get("marts.fct_health_current", 0),
             "health_score_rows": result.tables.get("marts.fct_health_scores", 0),
+            "validation_result_rows": result.tables.get("quality.validation_results", 0),
         }
     )

@@ -1,0 +1,172 @@
+"""Expectation suites as blocking Dagster asset checks.
+
+One check per suite: ``gx_raw_<source>`` on each ingest asset, ``gx_<model>`` on the key marts.
+A failed expectation of severity ``critical`` fails its check with ERROR severity; as every
+check is blocking, nothing downstream of that asset runs in the run: no dbt build after a bad
+export, no publication of the serving file after a bad mart (the last good file stays
+served). A failed ``warning`` expectation gives a WARN check result and the run goes on.
+Every outcome is written to ``quality.validation_results`` and shown in the check's metadata.
+"""
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from healthmart.contract import SOURCES
+from healthmart.quality.results import RESULTS_TABLE, validate_and_record
+from healthmart.quality.suites import (
+    ACCOUNT_COLUMN,
+    ACCOUNTS_SOURCE,
+    Suite,
+    export_suite,
+    load_parameters,
+    parameters_for,
+    suite_path,
+)
+from healthmart.quality.validate import SuiteResult, outcome_summary
+from healthmart.resources import HealthmartSettings
+
+# The key marts with a suite (expectations/<model>.json).
+MART_SUITES = ("dim_accounts", "fct_signal_scores", "fct_health_scores", "fct_health_current")
+
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+PARTITION_TAG = "dagster/partition"
+
+
+def run_date_range(tags: dict[str, str]) -> tuple[date, date] | None:
+    """The scoring dates of a run (its partition or partition range); None: unpartitioned."""
+    if RANGE_START_TAG in tags and RANGE_END_TAG in tags:
+        return date.fromisoformat(tags[RANGE_START_TAG]), date.fromisoformat(tags[RANGE_END_TAG])
+    if PARTITION_TAG in tags:
+        day = date.fromisoformat(tags[PARTITION_TAG])
+        return day, day
+    return None
+
+
+def load_suite(directory: Path, name: str) -> Suite:
+    """The suite file of that name; for an export without a file, the suite derived from the
+    contract (so a new source is checked from the day it is added)."""
+    path = suite_path(directory, name)
+    if path.exists():
+        return Suite(json.loads(path.read_text()), path)
+    source = name.removeprefix("raw_")
+    if name.startswith("raw_") and source in SOURCES:
+        return Suite(export_suite(SOURCES[source]), None)
+    raise FileNotFoundError(f"no expectation suite {path}")
+
+
+def check_metadata(result: SuiteResult, suite: Suite, run_id: str) -> dict[str, Any]:
+    failed = [o for o in result.outcomes if not o.success]
+    lines = [
+        "| expectation | column | severity | unexpected | of | examples |",
+        "|---|---|---|---|---|---|",
+    ]
+    for o in failed:
+        examples = ", ".join(str(e) for e in o.examples[:3]).replace("|", "\\|")
+        unexpected = o.unexpected_count if o.unexpected_count is not None else o.observed_value
+        lines.append(
+            f"| {o.expectation_type} | {o.column or ''} | {o.severity} | {unexpected} "
+            f"| {o.element_count if o.element_count is not None else ''} | {examples} |"
+        )
+    return {
+        "suite": suite.name,
+        "suite_file": str(suite.path) if suite.path else "derived from the contract",
+        "scope": result.scope,
+        "rows_validated": result.rows_validated,
+        "chunks": result.chunks,
+        "seconds": round(result.seconds, 2),
+        "expectations": len(result.outcomes),
+        "blocking_failures": len(result.blocking_failures),
+        "warnings": len(result.warnings),
+        "failed_expectations": dg.MetadataValue.md(
+            "\n".join(lines) if failed else "all expectations met"
+        ),
+        "results": dg.MetadataValue.text(
+            f"select * from {RESULTS_TABLE} where run_id = '{run_id}' and suite = '{suite.name}'"
+        ),
+    }
+
+
+def build_suite_check(
+    suite_name: str, asset_key: dg.AssetKey, additional_deps: list[dg.AssetKey]
+) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=asset_key,
+        name=f"gx_{suite_name}",
+        description=(
+            f"Great Expectations suite expectations/{suite_name}.json: critical expectations "
+            "block what is downstream, warnings are reported."
+        ),
+        blocking=True,
+        additional_deps=additional_deps or None,
+    )
+    def _check(
+        context: dg.AssetCheckExecutionContext, settings: HealthmartSettings
+    ) -> dg.AssetCheckResult:
+        resolved = settings.resolve()
+        suite = load_suite(resolved.expectations_dir, suite_name)
+        parameters = parameters_for(load_parameters(resolved.expectations_dir), suite.name)
+        run_id = context.run.run_id
+        result = validate_and_record(
+            resolved.warehouse_path,
+            suite,
+            parameters,
+            run_id=run_id,
+            date_range=run_date_range(dict(context.run.tags)),
+            chunk_rows=resolved.quality_chunk_rows,
+            memory_limit=resolved.duckdb_memory_limit,
+        )
+        for outcome in result.outcomes:
+            if not outcome.success:
+                log = context.log.error if outcome.blocking else context.log.warning
+                log(f"{suite.name}: {outcome_summary(outcome)} e.g. {list(outcome.examples)[:3]}")
+        context.log.info(
+            f"{suite.name}: {result.rows_validated} rows ({result.scope}) in "
+            f"{result.seconds:.1f} s, {len(result.blocking_failures)} blocking failure(s), "
+            f"{len(result.warnings)} warning(s)"
+        )
+        if result.blocking_failures:
+            severity = dg.AssetCheckSeverity.ERROR
+        else:
+            severity = dg.AssetCheckSeverity.WARN
+        return dg.AssetCheckResult(
+            passed=result.success,
+            severity=severity,
+            metadata=check_metadata(result, suite, run_id),
+        )
+
+    return _check
+
+
+def _mart_key(model: str) -> dg.AssetKey:
+    from healthmart.assets.serving import mart_asset_key
+
+    return mart_asset_key(model)
+
+
+def build_checks() -> list[dg.AssetChecksDefinition]:
+    checks = []
+    accounts_key = dg.AssetKey(["raw", ACCOUNTS_SOURCE])
+    for source in SOURCES.values():
+        references = ACCOUNT_COLUMN in source.column_names and source.name != ACCOUNTS_SOURCE
+        checks.append(
+            build_suite_check(
+                f"raw_{source.name}",
+                dg.AssetKey(["raw", source.name]),
+                [accounts_key] if references else [],
+            )
+        )
+    for model in MART_SUITES:
+        # fct_health_current is checked against dim_accounts (every account has its row)
+        deps = [_mart_key("dim_accounts")] if model == "fct_health_current" else []
+        checks.append(build_suite_check(model, _mart_key(model), deps))
+    return checks
+
+
+quality_checks = build_checks()
+
+__all__ = ["MART_SUITES", "build_checks", "quality_checks", "run_date_range"]
