@@ -380,7 +380,9 @@ def test_column_mapping_and_extra_columns(con, exports):
         ingest_source(con, "accounts", exports, column_mapping={"customer_id": "acount_id"})
 
     # unchanged file, same mapping: skipped; another mapping reloads it (or force=True)
-    [f] = ingest_source(con, "accounts", exports, column_mapping={"customer_id": "account_id"}).files
+    [f] = ingest_source(
+        con, "accounts", exports, column_mapping={"customer_id": "account_id"}
+    ).files
     assert f.status == "skipped_unchanged"
     mapping = {"customer_id": "account_id", "tier": "segment"}
     [f] = ingest_source(con, "accounts", exports, column_mapping=mapping).files
