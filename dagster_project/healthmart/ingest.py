@@ -660,7 +660,8 @@ def _open_reader(
         except duckdb.Error as exc:
             raise _ndjson_error(path, exc) from exc
         if not rows:
-            raise FileError("cannot be read as NDJSON: no JSON objects found")
+            where = _first_bad_json_line(path) or "no JSON objects found"
+            raise FileError(f"cannot be read as NDJSON: {where}")
         return _Reader("json", path, [r[0] for r in rows])
     # CSV
     head = _head(path)
