@@ -71,12 +71,12 @@ def loaded_date_span(settings: Settings) -> tuple[date, date] | None:
     """First and last date of the rows loaded in the raw tables (read-only)."""
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:
-        return _date_span(con)
+        return data_date_span(con)
     finally:
         con.close()
 
 
-def _date_span(con: duckdb.DuckDBPyConnection) -> tuple[date, date] | None:
+def data_date_span(con: duckdb.DuckDBPyConnection) -> tuple[date, date] | None:
     existing = _tables(con, "raw")
     parts = [
         f"select min(cast({src.time_column} as date)) as lo, "
@@ -165,7 +165,7 @@ def plan_scoring_range(
     and every date not scored yet, through the last date the data supports (the day after the
     last activity). partitions: the first and last scoring date Dagster can address.
     """
-    span = _date_span(con)
+    span = data_date_span(con)
     if span is None:
         return ScoringRange(None, None, ("no rows loaded from the exports",))
     first = max(span[0], partitions[0])
