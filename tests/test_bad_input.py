@@ -19,7 +19,7 @@ import gzip
 import io
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -967,3 +967,22 @@ def test_faulty_exports_give_the_marts_of_the_clean_run(
     assert sum(v[1] for v in expected.values()) == 50
     assert sum(v[2] for v in expected.values()) == 15
     assert mart_differences(settings.serving_path, e2e_settings.serving_path) == {}
+
+
+def test_config_setting_and_run_stops_on_an_invalid_config(
+    isolated_settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "mapping.yml"
+    bad.write_text("sources:\n  billing:\n    columns:\n      Betrag: amount\n      Sum: amount\n")
+    settings = Settings.from_env({"HEALTHMART_INGEST_CONFIG": str(bad)})
+    assert settings.ingest_config_location() == (bad, True)
+    assert Settings.from_env({}).ingest_config_location()[1] is False
+    assert run(replace(isolated_settings, ingest_config=bad), accounts=0, months=0, seed=0) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        f"The ingest config is invalid: {bad}: sources.billing.columns: two export columns are "
+        "mapped to 'amount': 'Betrag' and 'Sum'"
+    )
+    # it stopped before anything: no sample exports, no warehouse
+    assert not isolated_settings.exports_dir.exists()
+    assert not isolated_settings.warehouse_path.exists()
