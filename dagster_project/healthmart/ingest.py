@@ -11,8 +11,14 @@ Per file (each in one transaction):
   the others to ``raw.<source>`` with lineage columns; ``rows_read = rows_loaded +
   rows_quarantined`` always holds for a loaded file;
 * ``ingest_meta.load_log`` gets one row per file per call, ``ingest_meta.files`` says what is
-  currently loaded (path + sha256). Unchanged files are skipped, changed files replace their old
-  rows, files gone from the folder have their rows removed.
+  currently loaded (path + sha256 + the source's config hash). Unchanged files are skipped,
+  changed files (or files read with a changed config) replace their old rows, files gone from
+  the folder have their rows removed; the load log records the dates of the rows each load
+  added / changed and replaced / removed (what `healthmart run` rebuilds scores for);
+* a file that cannot be read at all gets one error line naming it and the problem, and the
+  others still load;
+* the ingest config (YAML, :func:`load_ingest_config`) maps export columns to contract columns
+  and sets a source's encoding and CSV delimiter.
 
 Newest-wins dedupe *across* files is left to dbt staging (the lineage columns make it possible).
 """
