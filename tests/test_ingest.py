@@ -379,8 +379,14 @@ def test_column_mapping_and_extra_columns(con, exports):
     with pytest.raises(ValueError, match="unknown contract column"):
         ingest_source(con, "accounts", exports, column_mapping={"customer_id": "acount_id"})
 
-    # unchanged file: skipped even with another mapping, unless forced
+    # unchanged file, same mapping: skipped; another mapping reloads it (or force=True)
+    [f] = ingest_source(
+        con, "accounts", exports, column_mapping={"customer_id": "account_id"}
+    ).files
+    assert f.status == "skipped_unchanged"
     mapping = {"customer_id": "account_id", "tier": "segment"}
+    [f] = ingest_source(con, "accounts", exports, column_mapping=mapping).files
+    assert f.status == "loaded"
     [f] = ingest_source(con, "accounts", exports, column_mapping=mapping).files
     assert f.status == "skipped_unchanged"
     [f] = ingest_source(con, "accounts", exports, column_mapping=mapping, force=True).files
@@ -548,7 +554,7 @@ def test_unreadable_files_error_and_the_rest_loads(con, exports):
         "d_missing.csv": "error",
         "e_junk.csv": "error",
         "f_junk.parquet": "error",
-        "g_header_only.csv": "loaded",
+        "g_header_only.csv": "error",
         "h_bad.ndjson": "error",
         "i_good.ndjson": "loaded",
     }
@@ -560,13 +566,17 @@ def test_unreadable_files_error_and_the_rest_loads(con, exports):
     assert by_file["c_empty.csv"].error == "billing/c_empty.csv: file is empty (0 bytes)"
     assert by_file["d_missing.csv"].error == (
         "billing/d_missing.csv: required column 'amount' is missing (found columns: "
-        "invoice_id, account_id, issued_date, due_date, currency, status)"
+        "invoice_id, account_id, issued_date, due_date, currency, status); if the export "
+        "names it differently, map it in the ingest config (HEALTHMART_INGEST_CONFIG) under "
+        "sources.billing.columns"
     )
     assert "cannot be read as CSV" in by_file["e_junk.csv"].error
     assert "cannot be read as Parquet" in by_file["f_junk.parquet"].error
     assert "cannot be read as NDJSON" in by_file["h_bad.ndjson"].error
-    assert by_file["g_header_only.csv"].rows_read == 0
-    assert len(result.errors) == 6
+    assert by_file["g_header_only.csv"].error == (
+        "billing/g_header_only.csv: has a header line but no data rows (nothing loaded)"
+    )
+    assert len(result.errors) == 7
     assert rows(con, "SELECT invoice_id FROM raw.billing ORDER BY 1") == [("I1",), ("I2",)]
     assert_accounted(con, result)
     log = rows(con, "SELECT file, status, error IS NOT NULL FROM ingest_meta.load_log ORDER BY 1")

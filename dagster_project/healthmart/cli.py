@@ -1,15 +1,17 @@
 """Command line: `healthmart run` (the daily job, headless), `summary`, `report`, `parse`.
 
 `healthmart run` is what `make run` calls: sample exports when the landing folder has none,
-the dbt manifest, one ingest run, one build run over every scoring date the data supports
-(a single-run backfill), publication of the serving file, a printed summary and the HTML
-health report.
+the dbt manifest, one ingest run, one build run over the scoring dates that need it (a
+single-run backfill; see `plan_scoring_range`), publication of the serving file, a printed
+summary and the HTML health report.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
+import json
 import os
 import sqlite3
 import subprocess
@@ -17,7 +19,8 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +28,9 @@ import duckdb
 
 from healthmart.contract import SOURCES
 from healthmart.dbt_project import dbt_executable
-from healthmart.ingest import list_export_files
+from healthmart.ingest import IngestConfigError, list_export_files, load_ingest_config
 from healthmart.runlock import RunLockBusy, lock_timeout, run_lock
-from healthmart.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
+from healthmart.settings import DBT_PROJECT_DIR, ENV_INGEST_CONFIG, PROJECT_ROOT, Settings
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
@@ -68,40 +71,245 @@ def loaded_date_span(settings: Settings) -> tuple[date, date] | None:
     """First and last date of the rows loaded in the raw tables (read-only)."""
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:
-        existing = {
-            name
-            for (name,) in con.execute(
-                "select table_name from information_schema.tables where table_schema = 'raw'"
-            ).fetchall()
-        }
-        parts = [
-            f"select min(cast({src.time_column} as date)) as lo, "
-            f"max(cast({src.time_column} as date)) as hi from raw.{src.name}"
-            for src in SOURCES.values()
-            if src.time_column and src.name in existing
-        ]
-        if not parts:
-            return None
-        lo, hi = con.execute(
-            f"select min(lo), max(hi) from ({' union all '.join(parts)})"
-        ).fetchone()
+        return data_date_span(con)
     finally:
         con.close()
+
+
+def data_date_span(con: duckdb.DuckDBPyConnection) -> tuple[date, date] | None:
+    existing = _tables(con, "raw")
+    parts = [
+        f"select min(cast({src.time_column} as date)) as lo, "
+        f"max(cast({src.time_column} as date)) as hi from raw.{src.name}"
+        for src in SOURCES.values()
+        if src.time_column and src.name in existing
+    ]
+    if not parts:
+        return None
+    lo, hi = con.execute(f"select min(lo), max(hi) from ({' union all '.join(parts)})").fetchone()
     return (lo, hi) if lo is not None else None
 
 
-def run(settings: Settings, accounts: int, months: int, seed: int) -> int:
-    """The whole run under the run lock of the warehouse: one run at a time."""
+def _tables(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
+    return {
+        name
+        for (name,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = ?", [schema]
+        ).fetchall()
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# The run range: which scoring dates a run builds
+# --------------------------------------------------------------------------------------------
+
+SCORING_RUNS_DDL = """
+create table if not exists ingest_meta.scoring_runs (
+    run_id varchar, finished_at timestamp, status varchar,
+    range_start date, range_end date, full_rebuild boolean, reason varchar,
+    ingested_through timestamp, data_from date, data_to date,
+    preset varchar, scoring_hash varchar
+)"""
+
+
+@dataclass(frozen=True)
+class ScoringRange:
+    """The scoring dates a run builds, and why. start None: nothing needs building."""
+
+    start: date | None
+    end: date | None
+    reasons: tuple[str, ...]
+    full: bool = False  # all history from scratch (the per-date marts are rebuilt whole)
+    data_span: tuple[date, date] | None = None
+    ingested_through: datetime | None = None
+
+    def describe(self) -> str:
+        why = "; ".join(self.reasons)
+        if self.start is None:
+            return f"Nothing to rebuild: {why}."
+        days = (self.end - self.start).days + 1
+        what = "all history" if self.full else f"{days} day{'s' if days != 1 else ''}"
+        return f"Scoring dates {self.start} .. {self.end} ({what}): {why}"
+
+
+def scoring_hash() -> str:
+    """A hash of what the scores are computed with besides the data: seeds and dbt models."""
+    h = hashlib.sha256()
+    roots = [PROJECT_ROOT / "seeds", DBT_PROJECT_DIR / "models", DBT_PROJECT_DIR / "macros"]
+    files = [DBT_PROJECT_DIR / "dbt_project.yml"]
+    for root in roots:
+        files += sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []
+    for path in files:
+        if path.is_file():
+            h.update(path.relative_to(PROJECT_ROOT).as_posix().encode() + b"\0")
+            h.update(hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()[:16]
+
+
+def plan_scoring_range(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    restate: bool,
+    preset: str,
+    config_hash: str,
+    partitions: tuple[date, date],
+    serving_exists: bool = True,
+) -> ScoringRange:
+    """Choose the scoring dates to build after an ingest (con: the warehouse, read-only).
+
+    All dates the data supports on the first run (no marts.fct_health_scores yet), with
+    --restate, after a change of preset or of the seeds / dbt models, or when data was removed
+    from the ends of the span (older scored dates would linger). Otherwise from the earliest
+    date a file loaded or removed since the last successful build changed (a row dated d
+    changes the scores from d + 1 on; sources without a time column do not widen the range),
+    and every date not scored yet, through the last date the data supports (the day after the
+    last activity). partitions: the first and last scoring date Dagster can address.
+    """
+    span = data_date_span(con)
+    if span is None:
+        return ScoringRange(None, None, ("no rows loaded from the exports",))
+    first = max(span[0], partitions[0])
+    last = min(span[1] + timedelta(days=1), partitions[1])
+    meta = _tables(con, "ingest_meta")
+    ingested_through = (
+        con.execute("select max(finished_at) from ingest_meta.load_log").fetchone()[0]
+        if "load_log" in meta
+        else None
+    )
+
+    def full(*reasons: str) -> ScoringRange:
+        return ScoringRange(first, last, reasons, True, span, ingested_through)
+
+    if restate:
+        return full("--restate: rescoring all history")
+    if "fct_health_scores" not in _tables(con, "marts"):
+        return full("first run")
+    previous = None
+    if "scoring_runs" in meta:
+        previous = con.execute(
+            "select ingested_through, data_from, data_to, preset, scoring_hash "
+            "from ingest_meta.scoring_runs where status = 'succeeded' "
+            "order by finished_at desc limit 1"
+        ).fetchone()
+    if previous is None:
+        return full("no earlier build recorded")
+    prev_ingested, prev_from, prev_to, prev_preset, prev_hash = previous
+    reasons: list[str] = []
+    if prev_preset != preset:
+        reasons.append(f"preset changed from {prev_preset} to {preset}")
+    if prev_hash != config_hash:
+        reasons.append("the scoring config or models changed (seeds/, dbt_models/)")
+    if span[0] > prev_from:
+        reasons.append(f"data removed: the earliest date went from {prev_from} to {span[0]}")
+    if span[1] < prev_to:
+        reasons.append(f"data removed: the latest date went from {prev_to} to {span[1]}")
+    if reasons:
+        return full(*reasons)
+
+    starts: list[tuple[date, str]] = []
+    last_scored = con.execute("select max(score_date) from marts.fct_health_scores").fetchone()[0]
+    changes = con.execute(
+        "select source, min(least(added_from, removed_from)) as changed_from, count(*) "
+        "from ingest_meta.load_log where finished_at > ? and status in ('loaded', 'removed') "
+        "group by source order by changed_from, source",
+        [prev_ingested],
+    ).fetchall()
+    for source, changed_from, _ in changes:
+        if changed_from is None:
+            continue
+        if last_scored is None or changed_from < last_scored:
+            starts.append(
+                (changed_from + timedelta(days=1), f"late data in {source} from {changed_from}")
+            )
+    new_from = last_scored + timedelta(days=1) if last_scored is not None else first
+    if new_from <= last:
+        label = "new day" if new_from == last else "new days"
+        span_text = f"{new_from}" if new_from == last else f"{new_from} .. {last}"
+        starts.append((new_from, f"{label} {span_text}"))
+    if not starts and changes:
+        # Only sources without a time column (accounts) changed: their marts are rebuilt
+        # whole every run; the last scoring date is rebuilt with them.
+        names = ", ".join(sorted({c[0] for c in changes}))
+        starts.append((last, f"changed files in {names} (no time column: the latest day only)"))
+    if not starts and not serving_exists:
+        starts.append((last, "the serving file is missing"))
+    if not starts:
+        return ScoringRange(
+            None,
+            None,
+            ("no file added, changed or removed since the last build and no new day to score",),
+            False,
+            span,
+            ingested_through,
+        )
+    start = max(min(d for d, _ in starts), first)
+    return ScoringRange(
+        min(start, last), last, tuple(r for _, r in starts), False, span, ingested_through
+    )
+
+
+def _per_date_tables(manifest_path: Path) -> list[str]:
+    """The incremental per-scoring-date models (schema.table), dropped before a full rebuild."""
+    manifest = json.loads(manifest_path.read_text())
+    out = []
+    for node in manifest.get("nodes", {}).values():
+        config = node.get("config", {})
+        if (
+            node.get("resource_type") == "model"
+            and config.get("materialized") == "incremental"
+            and "per_scoring_date" in node.get("tags", [])
+        ):
+            out.append(f'"{node["schema"]}"."{node.get("alias") or node["name"]}"')
+    return sorted(out)
+
+
+def _record_scoring_run(
+    settings: Settings, plan: ScoringRange, run_id: str, status: str, config_hash: str
+) -> None:
+    con = duckdb.connect(str(settings.warehouse_path))
+    try:
+        con.execute("create schema if not exists ingest_meta")
+        con.execute(SCORING_RUNS_DDL)
+        con.execute(
+            "insert into ingest_meta.scoring_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                run_id,
+                datetime.now(UTC).replace(tzinfo=None),
+                status,
+                plan.start,
+                plan.end,
+                plan.full,
+                "; ".join(plan.reasons),
+                plan.ingested_through,
+                *(plan.data_span or (None, None)),
+                settings.preset,
+                config_hash,
+            ],
+        )
+    finally:
+        con.close()
+
+
+def run(settings: Settings, accounts: int, months: int, seed: int, restate: bool = False) -> int:
+    """The whole run under the run lock of the warehouse: one run at a time.
+
+    restate: rescore all history (e.g. after a config change) instead of the dates that need it.
+    """
     try:
         with run_lock(settings.warehouse_path, lock_timeout()):
-            return _run_locked(settings, accounts, months, seed)
+            return _run_locked(settings, accounts, months, seed, restate)
     except RunLockBusy as busy:
         print(busy, file=sys.stderr)
         return 1
 
 
-def _run_locked(settings: Settings, accounts: int, months: int, seed: int) -> int:
+def _run_locked(settings: Settings, accounts: int, months: int, seed: int, restate: bool) -> int:
     started = time.monotonic()
+    try:
+        ingest_config = load_ingest_config(*settings.ingest_config_location())
+    except IngestConfigError as exc:
+        print(f"The ingest config is invalid: {exc}", file=sys.stderr)
+        return 1
     if not has_exports(settings.exports_dir):
         from healthmart.generate import generate_exports
 
@@ -114,7 +322,7 @@ def _run_locked(settings: Settings, accounts: int, months: int, seed: int) -> in
         print("  " + ", ".join(f"{k} {v:,}" for k, v in counts.items()), flush=True)
 
     print("Parsing the dbt project ...", flush=True)
-    parse_dbt(settings)
+    manifest_path = parse_dbt(settings)
     ensure_dagster_home()
 
     import dagster as dg
@@ -132,9 +340,15 @@ def _run_locked(settings: Settings, accounts: int, months: int, seed: int) -> in
         "HEALTHMART_EXPORTS_DIR": str(settings.exports_dir),
         "HEALTHMART_SERVING_PATH": str(settings.serving_path),
     }
+    if settings.ingest_config is not None:
+        env[ENV_INGEST_CONFIG] = str(settings.ingest_config)
     os.environ.update(env)
 
-    print(f"Ingesting {settings.exports_dir} into {settings.warehouse_path} ...", flush=True)
+    config_note = f" (ingest config {ingest_config.path})" if ingest_config.path else ""
+    print(
+        f"Ingesting {settings.exports_dir} into {settings.warehouse_path}{config_note} ...",
+        flush=True,
+    )
     ingest = job.execute_in_process(
         instance=instance,
         asset_selection=ingest_keys,
@@ -145,35 +359,58 @@ def _run_locked(settings: Settings, accounts: int, months: int, seed: int) -> in
         print("The ingest run failed; see the Dagster run log.", file=sys.stderr)
         return 1
 
-    span = loaded_date_span(settings)
-    if span is None:
+    config_hash = scoring_hash()
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        _print_ingest_problems(con, ingest.run_id)
+        plan = plan_scoring_range(
+            con,
+            restate=restate,
+            preset=settings.preset,
+            config_hash=config_hash,
+            partitions=(
+                date.fromisoformat(daily_partitions.start.strftime("%Y-%m-%d")),
+                date.fromisoformat(daily_partitions.get_last_partition_key()),
+            ),
+            serving_exists=settings.serving_path.exists(),
+        )
+    finally:
+        con.close()
+    if plan.data_span is None:
         print("No rows were loaded from the exports: nothing to score.", file=sys.stderr)
         return 1
-    first_key = max(span[0], date.fromisoformat(daily_partitions.start.strftime("%Y-%m-%d")))
-    last_key = daily_partitions.get_last_partition_key()
-    last_date = min(span[1] + timedelta(days=1), date.fromisoformat(last_key))
-    print(
-        f"Building the health mart for scoring dates {first_key} .. {last_date} "
-        "(one run; dbt narrows the range to what the data supports) ...",
-        flush=True,
-    )
-    run_id = str(uuid.uuid4())
-    with _quick_event_log(instance, run_id):
-        build = job.execute_in_process(
-            instance=instance,
-            asset_selection=build_keys,
-            run_id=run_id,
-            tags={RANGE_START_TAG: first_key.isoformat(), RANGE_END_TAG: last_date.isoformat()},
-            run_config=CONSOLE_LOG_CONFIG,
-            raise_on_error=False,
+    print(plan.describe(), flush=True)
+
+    if plan.start is not None:
+        if plan.full:
+            # From scratch: no scored date outside the new range may linger.
+            con = duckdb.connect(str(settings.warehouse_path))
+            try:
+                for table in _per_date_tables(manifest_path):
+                    con.execute(f"drop table if exists {table}")
+            finally:
+                con.close()
+        run_id = str(uuid.uuid4())
+        with _quick_event_log(instance, run_id):
+            build = job.execute_in_process(
+                instance=instance,
+                asset_selection=build_keys,
+                run_id=run_id,
+                tags={RANGE_START_TAG: plan.start.isoformat(), RANGE_END_TAG: plan.end.isoformat()},
+                run_config=CONSOLE_LOG_CONFIG,
+                raise_on_error=False,
+            )
+        _record_scoring_run(
+            settings, plan, run_id, "succeeded" if build.success else "failed", config_hash
         )
-    if not build.success:
-        print(
-            "The build run failed (a model or a blocking check); the last published serving "
-            "file is unchanged. See the Dagster run log.",
-            file=sys.stderr,
-        )
-        return 1
+        if not build.success:
+            print(
+                "The build run failed (a model or a blocking check); the last published serving "
+                "file is unchanged. See the Dagster run log.",
+                file=sys.stderr,
+            )
+            return 1
+        print(_scored_dates(settings, plan), flush=True)
 
     from healthmart.summary import render_summary
 
@@ -183,6 +420,50 @@ def _run_locked(settings: Settings, accounts: int, months: int, seed: int) -> in
     print(f"Health report: {write_report(settings.serving_path, report_path())}")
     print(f"Done in {time.monotonic() - started:.0f} s.")
     return 0
+
+
+def _scored_dates(settings: Settings, plan: ScoringRange) -> str:
+    """What the build wrote: the scoring dates of the range that the data supports."""
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        lo, hi, days = con.execute(
+            "select min(score_date), max(score_date), count(distinct score_date) "
+            "from marts.fct_health_scores where score_date between ? and ?",
+            [plan.start, plan.end],
+        ).fetchone()
+    finally:
+        con.close()
+    if not days:
+        return "Scored no date (the data supports none in the range)."
+    return f"Scored {days} date{'s' if days != 1 else ''}: {lo} .. {hi}."
+
+
+def _print_ingest_problems(con: duckdb.DuckDBPyConnection, load_id: str) -> None:
+    """One line per file of this ingest that could not be loaded, and the quarantine count."""
+    errors = con.execute(
+        "select error from ingest_meta.load_log where load_id = ? and status = 'error' "
+        "order by source, file",
+        [load_id],
+    ).fetchall()
+    quarantined = con.execute(
+        "select coalesce(sum(rows_quarantined), 0) from ingest_meta.load_log "
+        "where load_id = ? and status = 'loaded'",
+        [load_id],
+    ).fetchone()[0]
+    if errors:
+        print(
+            f"{len(errors)} file{'s' if len(errors) != 1 else ''} could not be loaded "
+            "(the other files were; see ingest_meta.load_log):",
+            file=sys.stderr,
+        )
+        for (error,) in errors:
+            print(f"  {error}", file=sys.stderr)
+    if quarantined:
+        print(
+            f"{quarantined} row{'s' if quarantined != 1 else ''} quarantined "
+            "(see ingest_meta.quarantine).",
+            flush=True,
+        )
 
 
 @contextlib.contextmanager
@@ -239,6 +520,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     run_p.add_argument("--preset", help="weighting preset: hbr, vital_signs or bigcommerce")
     run_p.add_argument(
+        "--restate",
+        action="store_true",
+        help="rescore all history (e.g. after a config change), not only the dates that need it",
+    )
+    run_p.add_argument(
+        "--ingest-config",
+        help="ingest config file: column mapping, encoding, delimiter per source "
+        "(default: HEALTHMART_INGEST_CONFIG, else config/ingest.yml if it exists)",
+    )
+    run_p.add_argument(
         "--sample-accounts", type=int, default=2000, help="accounts in generated sample exports"
     )
     run_p.add_argument(
@@ -281,9 +572,14 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "run":
         settings = Settings.from_env(
-            exports_dir=args.exports_dir, serving_path=args.serving_path, preset=args.preset
+            exports_dir=args.exports_dir,
+            serving_path=args.serving_path,
+            preset=args.preset,
+            ingest_config=args.ingest_config,
         )
-        return run(settings, args.sample_accounts, args.sample_months, args.sample_seed)
+        return run(
+            settings, args.sample_accounts, args.sample_months, args.sample_seed, args.restate
+        )
     if args.command == "summary":
         from healthmart.summary import render_summary
 

@@ -11,8 +11,14 @@ Per file (each in one transaction):
   the others to ``raw.<source>`` with lineage columns; ``rows_read = rows_loaded +
   rows_quarantined`` always holds for a loaded file;
 * ``ingest_meta.load_log`` gets one row per file per call, ``ingest_meta.files`` says what is
-  currently loaded (path + sha256). Unchanged files are skipped, changed files replace their old
-  rows, files gone from the folder have their rows removed.
+  currently loaded (path + sha256 + the source's config hash). Unchanged files are skipped,
+  changed files (or files read with a changed config) replace their old rows, files gone from
+  the folder have their rows removed; the load log records the dates of the rows each load
+  added / changed and replaced / removed (what `healthmart run` rebuilds scores for);
+* a file that cannot be read at all gets one error line naming it and the problem, and the
+  others still load;
+* the ingest config (YAML, :func:`load_ingest_config`) maps export columns to contract columns
+  and sets a source's encoding and CSV delimiter.
 
 Newest-wins dedupe *across* files is left to dbt staging (the lineage columns make it possible).
 """
@@ -30,11 +36,13 @@ import tempfile
 import uuid
 import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import yaml
 
 from .contract import SOURCES, Column, Source
 
@@ -72,6 +80,16 @@ class FileResult:
     rows_quarantined: int
     error: str | None
     encoding: str | None = None  # text encoding used for a CSV file
+    # Dates (of the source's time column) of the rows this call added or changed, and of the
+    # rows it removed or replaced: what the scores of later days may have to be rebuilt for.
+    added_range: tuple[date, date] | None = None
+    removed_range: tuple[date, date] | None = None
+
+    @property
+    def changed_from(self) -> date | None:
+        """The earliest date of a row this call added, changed or removed (None: no change)."""
+        days = [r[0] for r in (self.added_range, self.removed_range) if r is not None]
+        return min(days) if days else None
 
 
 @dataclass(frozen=True)
@@ -279,6 +297,163 @@ def _normalise_encoding(encoding: str) -> str:
 
 
 # --------------------------------------------------------------------------------------------
+# The ingest config: column mapping, encoding and delimiter per source
+# --------------------------------------------------------------------------------------------
+
+CONFIG_KEYS = ("columns", "encoding", "delimiter")
+DELIMITERS = (",", ";", "\t", "|")
+
+
+class IngestConfigError(ValueError):
+    """The ingest config file is invalid; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """How one source's exports are read: column mapping, encoding, delimiter."""
+
+    columns: dict[str, str] = field(default_factory=dict)  # lower-cased export name -> contract
+    encoding: str | None = None  # None: UTF-8, falling back to cp1252 / latin-1
+    delimiter: str | None = None  # None: detected from the header line
+
+    def fingerprint(self) -> str:
+        """A hash of how files are read: a file loaded with another one is loaded again."""
+        text = json.dumps(
+            {"columns": sorted(self.columns.items()), "encoding": self.encoding,
+             "delimiter": self.delimiter},
+            sort_keys=True,
+        )  # fmt: skip
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    path: Path | None  # the file it was read from (None: no config file)
+    sources: dict[str, SourceConfig] = field(default_factory=dict)
+
+    def source(self, name: str) -> SourceConfig:
+        return self.sources.get(name, SourceConfig())
+
+    @property
+    def label(self) -> str:
+        return str(self.path) if self.path else "the ingest config (HEALTHMART_INGEST_CONFIG)"
+
+
+def _config_error(path: Path, where: str, problem: str) -> IngestConfigError:
+    return IngestConfigError(f"{path}: {where}: {problem}" if where else f"{path}: {problem}")
+
+
+def parse_ingest_config(data: Any, path: Path) -> IngestConfig:
+    """Validate the parsed YAML of an ingest config (see config/ingest.example.yml)."""
+    if data is None:
+        return IngestConfig(path)
+    if not isinstance(data, dict):
+        raise _config_error(path, "", "expected a mapping with a 'sources' key at the top")
+    unknown_top = sorted(str(k) for k in data if k not in ("version", "sources"))
+    if unknown_top:
+        raise _config_error(
+            path, "", f"unknown key(s) {', '.join(unknown_top)} (allowed: version, sources)"
+        )
+    if data.get("version", 1) != 1:
+        raise _config_error(path, "version", f"unsupported version {data['version']!r} (use 1)")
+    sources = data.get("sources") or {}
+    if not isinstance(sources, dict):
+        raise _config_error(path, "sources", "expected a mapping of source name -> settings")
+    out: dict[str, SourceConfig] = {}
+    for name, entry in sources.items():
+        where = f"sources.{name}"
+        if name not in SOURCES:
+            raise _config_error(
+                path, where, f"unknown source {name!r} (known: {', '.join(SOURCES)})"
+            )
+        entry = entry or {}
+        if not isinstance(entry, dict):
+            raise _config_error(path, where, "expected a mapping with columns/encoding/delimiter")
+        bad_keys = sorted(str(k) for k in entry if k not in CONFIG_KEYS)
+        if bad_keys:
+            raise _config_error(
+                path,
+                where,
+                f"unknown key(s) {', '.join(bad_keys)} (allowed: {', '.join(CONFIG_KEYS)})",
+            )
+        out[name] = SourceConfig(
+            columns=_config_columns(path, where, SOURCES[name], entry.get("columns")),
+            encoding=_config_encoding(path, where, entry.get("encoding")),
+            delimiter=_config_delimiter(path, where, entry.get("delimiter")),
+        )
+    return IngestConfig(path, out)
+
+
+def _config_columns(path: Path, where: str, src: Source, columns: Any) -> dict[str, str]:
+    where = f"{where}.columns"
+    if columns is None:
+        return {}
+    if not isinstance(columns, dict):
+        raise _config_error(path, where, "expected a mapping of export column -> contract column")
+    mapping: dict[str, str] = {}
+    mapped_from: dict[str, str] = {}
+    for export_col, contract_col in columns.items():
+        if not isinstance(export_col, str) or not isinstance(contract_col, str):
+            raise _config_error(
+                path, where, f"{export_col!r}: {contract_col!r}: both names must be text"
+            )
+        key, target = _norm(export_col), _norm(contract_col)
+        if target not in src.column_names:
+            raise _config_error(
+                path,
+                where,
+                f"'{export_col}' is mapped to '{contract_col}', an unknown contract column of "
+                f"{src.name} (contract columns: {', '.join(src.column_names)})",
+            )
+        if key in mapping:
+            raise _config_error(path, where, f"export column '{export_col}' is listed twice")
+        if target in mapped_from:
+            raise _config_error(
+                path,
+                where,
+                f"two export columns are mapped to '{target}': '{mapped_from[target]}' and "
+                f"'{export_col}'",
+            )
+        mapping[key] = target
+        mapped_from[target] = export_col
+    return mapping
+
+
+def _config_encoding(path: Path, where: str, encoding: Any) -> str | None:
+    if encoding is None:
+        return None
+    try:
+        return _normalise_encoding(str(encoding))
+    except ValueError as exc:
+        raise _config_error(path, f"{where}.encoding", str(exc)) from exc
+
+
+def _config_delimiter(path: Path, where: str, delimiter: Any) -> str | None:
+    if delimiter is None:
+        return None
+    text = {"tab": "\t", "\\t": "\t"}.get(str(delimiter), str(delimiter))
+    if text not in DELIMITERS:
+        raise _config_error(path, f"{where}.delimiter", f"{delimiter!r} is not one of , ; | tab")
+    return text
+
+
+def load_ingest_config(path: Path | None, required: bool = False) -> IngestConfig:
+    """Read and validate the ingest config. A missing file is an empty config unless required."""
+    if path is None:
+        return IngestConfig(None)
+    path = Path(path)
+    if not path.is_file():
+        if required:
+            raise IngestConfigError(f"{path}: the ingest config file does not exist")
+        return IngestConfig(None)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise IngestConfigError(f"{path}: not valid YAML: {_first_line(exc)}") from exc
+    return parse_ingest_config(data, path)
+
+
+# --------------------------------------------------------------------------------------------
 # Schema
 # --------------------------------------------------------------------------------------------
 
@@ -309,6 +484,22 @@ def ensure_meta_tables(con: duckdb.DuckDBPyConnection) -> None:
             file_modified_at TIMESTAMP, encoding VARCHAR, load_id VARCHAR
         )"""
     )
+    # Added later: kept compatible with warehouses created before.
+    for table, column, dtype in _ADDED_META_COLUMNS:
+        con.execute(f"ALTER TABLE ingest_meta.{table} ADD COLUMN IF NOT EXISTS {column} {dtype}")
+
+
+# config_hash: SourceConfig.fingerprint() the file was read with. added_from / added_to: dates
+# (of the source's time column) of the rows a file added or changed; removed_from / removed_to:
+# of the rows it replaced or removed. The run range of `healthmart run` is chosen from them.
+_ADDED_META_COLUMNS = (
+    ("files", "config_hash", "VARCHAR"),
+    ("load_log", "config_hash", "VARCHAR"),
+    ("load_log", "added_from", "DATE"),
+    ("load_log", "added_to", "DATE"),
+    ("load_log", "removed_from", "DATE"),
+    ("load_log", "removed_to", "DATE"),
+)
 
 
 def _table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, str]:
@@ -352,6 +543,7 @@ class _Reader:
     encoding: str | None = None  # CSV: the file's encoding (what the load log records)
     delimiter: str = ","
     duckdb_encoding: str = "utf-8"  # CSV: what read_csv is told (after any transcoding)
+    types: dict[str, str] = field(default_factory=dict)  # Parquet: column -> DuckDB type
 
     def _csv_call(self, errors: str) -> str:
         opts = [
@@ -396,6 +588,46 @@ def _describe(con: duckdb.DuckDBPyConnection, sql: str) -> list[str]:
     return [r[0] for r in con.execute(f"DESCRIBE {sql}").fetchall()]
 
 
+def _utf16_from_head(head: bytes) -> str | None:
+    """'utf-16' (with a BOM), 'utf-16-le' / 'utf-16-be' (without: zero high bytes) or None."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    sample = head[:4096]
+    if len(sample) >= 4:
+        half = len(sample) // 2
+        if sample[1::2].count(0) > half * 0.9 and sample[0::2].count(0) < half * 0.1:
+            return "utf-16-le"
+        if sample[0::2].count(0) > half * 0.9 and sample[1::2].count(0) < half * 0.1:
+            return "utf-16-be"
+    return None
+
+
+def _first_bad_json_line(path: Path) -> str | None:
+    """Where an NDJSON file stops being one JSON object per line (None: found no such line)."""
+    try:
+        with open(path, "rb") as fh:
+            for number, raw_line in enumerate(fh, start=1):
+                line = raw_line.strip()
+                if not line:
+                    continue
+                excerpt = line[:60].decode("utf-8", errors="replace")
+                try:
+                    value = json.loads(line)
+                except (ValueError, UnicodeDecodeError) as exc:
+                    reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+                    return f"line {number} is not valid JSON ({reason}): {excerpt!r}"
+                if not isinstance(value, dict):
+                    return f"line {number} is not a JSON object: {excerpt!r}"
+    except OSError:
+        return None
+    return None
+
+
+def _ndjson_error(path: Path, exc: BaseException) -> FileError:
+    where = _first_bad_json_line(path)
+    return FileError(f"cannot be read as NDJSON: {where or _first_line(exc)}")
+
+
 def _open_reader(
     con: duckdb.DuckDBPyConnection,
     kind: str,
@@ -403,6 +635,7 @@ def _open_reader(
     encoding: str | None,
     auto_encoding: bool,
     tmpdir: str,
+    delimiter: str | None = None,
 ) -> _Reader:
     """Check the file is readable at all and find its columns (cheap: header / metadata).
 
@@ -413,10 +646,13 @@ def _open_reader(
         raise FileError("file is empty (0 bytes)")
     if kind == "parquet":
         try:
-            cols = _describe(con, f"SELECT * FROM read_parquet({_ql(str(path))})")
+            described = con.execute(
+                f"DESCRIBE SELECT * FROM read_parquet({_ql(str(path))})"
+            ).fetchall()
         except duckdb.Error as exc:
             raise FileError(f"cannot be read as Parquet: {_first_line(exc)}") from exc
-        return _Reader("parquet", path, cols)
+        cols = [r[0] for r in described]
+        return _Reader("parquet", path, cols, types={r[0]: str(r[1]) for r in described})
     if kind == "json":
         head = _head(path)
         if b"\x00" in head:
@@ -428,21 +664,25 @@ def _open_reader(
                 f"FROM read_ndjson_objects({_ql(str(path))})) GROUP BY k ORDER BY min(i), k"
             ).fetchall()
         except duckdb.Error as exc:
-            raise FileError(f"cannot be read as NDJSON: {_first_line(exc)}") from exc
+            raise _ndjson_error(path, exc) from exc
         if not rows:
-            raise FileError("cannot be read as NDJSON: no JSON objects found")
+            where = _first_bad_json_line(path) or "no JSON objects found"
+            raise FileError(f"cannot be read as NDJSON: {where}")
         return _Reader("json", path, [r[0] for r in rows])
     # CSV
     head = _head(path)
     if not head:
         raise FileError("file is empty (no header line)")
-    if b"\x00" in head and encoding != "utf-16":
+    utf16 = _utf16_from_head(head)
+    if utf16 and (encoding is None or encoding.startswith("utf-16")):
+        encoding = encoding or utf16
+    elif b"\x00" in head:
         raise FileError("cannot be read as CSV: the file contains binary data")
     if auto_encoding and encoding is None and not _looks_utf8(head):
         raise _Retry(encoding=_fallback_encoding(path))
     enc = encoding or "utf-8"
-    reader = _Reader("csv", path, [], encoding=enc, delimiter=_guess_delimiter(head))
-    if enc not in ("utf-8", "latin-1", "utf-16"):
+    reader = _Reader("csv", path, [], encoding=enc, delimiter=delimiter or _guess_delimiter(head))
+    if enc not in ("utf-8", "latin-1"):
         # DuckDB reads only these: re-encode other encodings (e.g. cp1252) to a UTF-8 temp file.
         try:
             reader.path = _transcode_to_utf8(path, enc, tmpdir)
@@ -453,6 +693,8 @@ def _open_reader(
         except (OSError, EOFError, zlib.error) as exc:
             raise FileError(f"cannot be read as CSV: {_first_line(exc)}") from exc
         reader.duckdb_encoding = "utf-8"
+        if delimiter is None:
+            reader.delimiter = _guess_delimiter(_head(reader.path))
     else:
         reader.duckdb_encoding = enc
     try:
@@ -490,7 +732,33 @@ class _Plan:
     extras: list[tuple[str, str]]  # (raw table column name, file column)
 
 
-def _plan(source: Source, reader: _Reader, mapping: dict[str, str]) -> _Plan:
+_NUMERIC_TYPES = (
+    "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+    "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL",
+)  # fmt: skip
+_TEXT_TYPES = ("VARCHAR",)
+_TIME_TYPES = ("DATE", "TIMESTAMP")
+
+
+def _parquet_type_fits(col: Column, file_type: str) -> bool:
+    """Whether a Parquet column of `file_type` can hold values of the contract column."""
+    t = file_type.upper()
+    if t.endswith("]") or t.startswith(("STRUCT", "MAP", "UNION", "BLOB")):
+        return False
+    base = t.split("(")[0].split(" ")[0]
+    fits_time = base in _TEXT_TYPES or base.startswith(_TIME_TYPES)
+    fits_number = base in _TEXT_TYPES or base in _NUMERIC_TYPES
+    want = col.type.upper()
+    if want in ("DATE", "TIMESTAMP"):
+        return fits_time
+    if want == "VARCHAR":
+        return fits_time or fits_number or base == "BOOLEAN" or base == "UUID"
+    return fits_number
+
+
+def _plan(
+    source: Source, reader: _Reader, mapping: dict[str, str], config_label: str = ""
+) -> _Plan:
     contract = {c.name: c for c in source.columns}
     contract_to_file: dict[str, str] = {}
     extras: list[tuple[str, str]] = []
@@ -522,7 +790,22 @@ def _plan(source: Source, reader: _Reader, mapping: dict[str, str]) -> _Plan:
             what = f"required column '{missing[0]}' is missing"
         else:
             what = "required columns " + ", ".join(f"'{m}'" for m in missing) + " are missing"
-        raise FileError(f"{what} (found columns: {found})")
+        hint = config_label or "the ingest config (HEALTHMART_INGEST_CONFIG)"
+        it = "it" if len(missing) == 1 else "them"
+        raise FileError(
+            f"{what} (found columns: {found}); if the export names {it} differently, map {it} "
+            f"in {hint} under sources.{source.name}.columns"
+        )
+    if reader.kind == "parquet":
+        for name, fcol in contract_to_file.items():
+            col = source.column(name)
+            file_type = reader.types.get(fcol, "VARCHAR")
+            if not _parquet_type_fits(col, file_type):
+                label = _type_label(col).split(" (")[0].removeprefix("a ").removeprefix("an ")
+                raise FileError(
+                    f"column '{fcol}' has Parquet type {file_type}, which cannot hold "
+                    f"{name} values ({label} or text expected)"
+                )
     return _Plan(source, reader, contract_to_file, extras)
 
 
@@ -864,11 +1147,15 @@ def _log(
     started_at: datetime,
     file_hash: str | None = None,
     file_size: int | None = None,
+    config_hash: str | None = None,
+    added: tuple[date, date] | None = None,
+    removed: tuple[date, date] | None = None,
 ) -> None:
     con.execute(
         "INSERT INTO ingest_meta.load_log (load_id, source, file, file_hash, file_size, status, "
-        "rows_read, rows_loaded, rows_quarantined, error, started_at, finished_at, encoding) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "rows_read, rows_loaded, rows_quarantined, error, started_at, finished_at, encoding, "
+        "config_hash, added_from, added_to, removed_from, removed_to) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             load_id,
             source,
@@ -881,8 +1168,42 @@ def _log(
             started_at,
             _now(),
             encoding,
+            config_hash,
+            *(added or (None, None)),
+            *(removed or (None, None)),
         ],
     )
+
+
+def _date_range(
+    con: duckdb.DuckDBPyConnection, relation: str, time_column: str
+) -> tuple[date, date] | None:
+    lo, hi = con.execute(
+        f"SELECT min(CAST({_qi(time_column)} AS DATE)), max(CAST({_qi(time_column)} AS DATE)) "
+        f"FROM ({relation})"
+    ).fetchone()
+    return (lo, hi) if lo is not None else None
+
+
+def _changed_ranges(
+    con: duckdb.DuckDBPyConnection, src: Source, rel: str, old_table: str | None
+) -> tuple[tuple[date, date] | None, tuple[date, date] | None]:
+    """Dates of the rows a file's load added (or changed) and of those it removed (or replaced).
+
+    Compares the file's contract columns now with the snapshot taken before its old rows were
+    deleted (`old_table`; None for a file not loaded before), so a corrected file whose rows are
+    mostly the same only reports the rows that differ.
+    """
+    if src.time_column is None:
+        return None, None
+    cols = ", ".join(_qi(c) for c in src.column_names)
+    new = f"SELECT {cols} FROM raw.{_qi(src.name)} WHERE _source_file = {_ql(rel)}"
+    if old_table is None:
+        return _date_range(con, new, src.time_column), None
+    old = f"SELECT {cols} FROM {old_table}"
+    added = _date_range(con, f"{new} EXCEPT ALL {old}", src.time_column)
+    removed = _date_range(con, f"{old} EXCEPT ALL {new}", src.time_column)
+    return added, removed
 
 
 _UNITS = {
@@ -968,13 +1289,16 @@ def _ingest_one_file(
     source: Source,
     path: Path,
     exports_dir: Path,
-    mapping: dict[str, str],
-    encoding: str | None,
+    config: SourceConfig,
     load_id: str,
-    known: dict[str, str],
+    known: dict[str, tuple[str, str]],
+    skip_unchanged: bool,
+    config_label: str,
 ) -> FileResult:
     started = _now()
     rel = path.relative_to(exports_dir).as_posix()
+    config_hash = config.fingerprint()
+    encoding = config.encoding
     try:
         stat = path.stat()
         info = _FileInfo(
@@ -989,8 +1313,11 @@ def _ingest_one_file(
         _log(con, load_id, source.name, None, rel, ERROR, (0, 0, 0), msg, None, started)
         return FileResult(source.name, rel, ERROR, 0, 0, 0, msg)
 
-    if known.get(rel) == info.file_hash:
-        _log(con, load_id, source.name, info, rel, SKIPPED, (0, 0, 0), None, None, started)
+    if skip_unchanged and known.get(rel) == (info.file_hash, config_hash):
+        _log(
+            con, load_id, source.name, info, rel, SKIPPED, (0, 0, 0), None, None, started,
+            config_hash=config_hash,
+        )  # fmt: skip
         return FileResult(source.name, rel, SKIPPED, 0, 0, 0, None)
 
     kind = _kind(path)
@@ -1005,17 +1332,36 @@ def _ingest_one_file(
             suffix = f"{base_suffix}_{attempt}"
             suffixes.append(suffix)
             try:
-                reader = _open_reader(con, kind, path, enc, encoding is None, tmpdir)
+                reader = _open_reader(
+                    con, kind, path, enc, encoding is None, tmpdir, config.delimiter
+                )
             except _Retry as retry:
                 enc = retry.encoding
                 continue
-            plan = _plan(source, reader, mapping)
+            plan = _plan(source, reader, config.columns, config_label)
             used_encoding = reader.encoding if kind == "csv" else None
             ensure_raw_table(con, source, [n for n, _ in plan.extras])
             loaded_at = _now()
             con.execute("BEGIN TRANSACTION")
             try:
+                old_table = None
+                if rel in known and source.time_column is not None:
+                    # The file's rows before this load, to tell which dates the load changes.
+                    old_table = f"__hm_old_{suffix}"
+                    cols = ", ".join(_qi(c) for c in source.column_names)
+                    con.execute(
+                        f"CREATE OR REPLACE TEMP TABLE {old_table} AS SELECT {cols} "
+                        f"FROM raw.{_qi(source.name)} WHERE _source_file = ?",
+                        [rel],
+                    )
                 counts = _load_file(con, plan, info, load_id, loaded_at, rejects, suffix)
+                if counts[0] == 0:
+                    raise FileError(
+                        "has a header line but no data rows (nothing loaded)"
+                        if kind == "csv"
+                        else "has no rows (nothing loaded)"
+                    )
+                added, removed = _changed_ranges(con, source, rel, old_table)
                 con.execute(
                     "DELETE FROM ingest_meta.files WHERE source = ? AND file = ?",
                     [source.name, rel],
@@ -1023,7 +1369,7 @@ def _ingest_one_file(
                 con.execute(
                     "INSERT INTO ingest_meta.files (source, file, file_hash, loaded_at, "
                     "rows_loaded, rows_quarantined, file_size, file_modified_at, encoding, "
-                    "load_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "load_id, config_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         source.name,
                         rel,
@@ -1035,6 +1381,7 @@ def _ingest_one_file(
                         info.mtime,
                         used_encoding,
                         load_id,
+                        config_hash,
                     ],
                 )
                 _log(
@@ -1048,6 +1395,9 @@ def _ingest_one_file(
                     None,
                     used_encoding,
                     started,
+                    config_hash=config_hash,
+                    added=added,
+                    removed=removed,
                 )
                 con.execute("COMMIT")
             except _Retry as retry:
@@ -1066,7 +1416,9 @@ def _ingest_one_file(
             except BaseException:
                 _rollback(con)
                 raise
-            return FileResult(source.name, rel, LOADED, *counts, None, used_encoding)
+            return FileResult(
+                source.name, rel, LOADED, *counts, None, used_encoding, added, removed
+            )
         raise FileError("could not be read consistently (gave up after several attempts)")
     except Exception as exc:  # one bad file never stops the others
         if isinstance(exc, FileError):
@@ -1081,13 +1433,16 @@ def _ingest_one_file(
         elif kind == "parquet":
             problem = f"cannot be read as Parquet: {_first_line(exc)}"
         else:
-            problem = f"cannot be read as NDJSON: {_first_line(exc)}"
+            problem = str(_ndjson_error(path, exc))
         msg = f"{rel}: {problem}".replace(str(path), rel)
-        _log(con, load_id, source.name, info, rel, ERROR, (0, 0, 0), msg, used_encoding, started)
+        _log(
+            con, load_id, source.name, info, rel, ERROR, (0, 0, 0), msg, used_encoding, started,
+            config_hash=config_hash,
+        )  # fmt: skip
         return FileResult(source.name, rel, ERROR, 0, 0, 0, msg, used_encoding)
     finally:
         for suffix in suffixes:
-            for t in ("__hm_rejects_", "__hm_scan_", "__hm_rowmap_", "__hm_dups_"):
+            for t in ("__hm_rejects_", "__hm_scan_", "__hm_rowmap_", "__hm_dups_", "__hm_old_"):
                 with contextlib.suppress(duckdb.Error):
                     con.execute(f"DROP TABLE IF EXISTS {t}{suffix}")
         shutil.rmtree(tmpdir, ignore_errors=True)
@@ -1100,17 +1455,24 @@ def ingest_source(
     column_mapping: dict[str, str] | None = None,
     encoding: str | None = None,
     *,
+    delimiter: str | None = None,
+    config: IngestConfig | None = None,
     load_id: str | None = None,
     memory_limit: str | None = DEFAULT_MEMORY_LIMIT,
     force: bool = False,
 ) -> SourceResult:
     """Load every export file of `source` under `exports_dir/<source>/` into raw.<source>.
 
+    config: the ingest config (column mapping, encoding, delimiter of each source; see
+    load_ingest_config). column_mapping / encoding / delimiter: the same for this source
+    given directly; they win over the config.
     column_mapping: export column name -> contract column name (case-insensitive).
     encoding: text encoding of the CSV files (default: UTF-8, falling back to cp1252/latin-1
-    when a file is not valid UTF-8).
+    when a file is not valid UTF-8; UTF-16 is recognised by its byte-order mark).
+    delimiter: CSV field delimiter (default: detected from the header line).
     load_id: identifies this call in the load log and quarantine (default: a new uuid).
-    force: reload every file even if unchanged (e.g. after changing column_mapping).
+    force: reload every file even if unchanged. A file is also reloaded when the source's
+    config (mapping, encoding, delimiter) differs from the one it was loaded with.
     memory_limit: if the connection has DuckDB's default memory_limit (80% of RAM), use this one
     during the ingest (reset afterwards) so big files spill to the temp directory instead of
     growing; a limit the caller set is kept. None = never touch it.
@@ -1120,35 +1482,59 @@ def ingest_source(
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r} (known: {', '.join(SOURCES)})")
     src = SOURCES[source]
-    exports_dir = Path(exports_dir).resolve()
-    mapping = {_norm(k): _norm(v) for k, v in (column_mapping or {}).items()}
-    unknown = sorted({v for v in mapping.values() if v not in src.column_names})
-    if unknown:
-        raise ValueError(
-            f"column_mapping for {source} maps to unknown contract column(s): "
-            f"{', '.join(unknown)} (contract columns: {', '.join(src.column_names)})"
+    config = config or IngestConfig(None)
+    src_config = config.source(source)
+    if column_mapping is not None or encoding is not None or delimiter is not None:
+        overrides: dict[str, Any] = {}
+        if column_mapping is not None:
+            overrides["columns"] = column_mapping
+        if encoding is not None:
+            overrides["encoding"] = encoding
+        if delimiter is not None:
+            overrides["delimiter"] = delimiter
+        where = config.path or Path("ingest_source()")
+        try:
+            given = parse_ingest_config({"sources": {source: overrides}}, where).source(source)
+        except IngestConfigError as exc:
+            raise ValueError(str(exc).removeprefix(f"{where}: ")) from exc
+        src_config = SourceConfig(
+            columns=given.columns if column_mapping is not None else src_config.columns,
+            encoding=given.encoding if encoding is not None else src_config.encoding,
+            delimiter=given.delimiter if delimiter is not None else src_config.delimiter,
         )
-    enc = _normalise_encoding(encoding) if encoding else None
+    exports_dir = Path(exports_dir).resolve()
     load_id = load_id or uuid.uuid4().hex
+    default_hash = SourceConfig().fingerprint()
 
     ensure_meta_tables(con)
     ensure_raw_table(con, src)
     results: list[FileResult] = []
     with _Settings(con, memory_limit):
-        known = dict(
-            con.execute(
-                "SELECT file, file_hash FROM ingest_meta.files WHERE source = ?", [source]
+        known = {
+            file: (file_hash, config_hash or default_hash)
+            for file, file_hash, config_hash in con.execute(
+                "SELECT file, file_hash, config_hash FROM ingest_meta.files WHERE source = ?",
+                [source],
             ).fetchall()
-        )
+        }
         paths = list_export_files(exports_dir, source)
-        skip_if_same = {} if force else known
         for path in paths:
             results.append(
-                _ingest_one_file(con, src, path, exports_dir, mapping, enc, load_id, skip_if_same)
+                _ingest_one_file(
+                    con,
+                    src,
+                    path,
+                    exports_dir,
+                    src_config,
+                    load_id,
+                    known,
+                    not force,
+                    config.label,
+                )  # fmt: skip
             )
         present = {p.relative_to(exports_dir).as_posix() for p in paths}
         for rel in sorted(set(known) - present):
-            results.append(_remove_file(con, src, rel, known[rel], load_id))
+            results.append(_remove_file(con, src, rel, known[rel][0], load_id))
     return SourceResult(source, tuple(results))
 
 
@@ -1159,6 +1545,14 @@ def _remove_file(
     started = _now()
     con.execute("BEGIN TRANSACTION")
     try:
+        removed = None
+        if src.time_column is not None:
+            removed = _date_range(
+                con,
+                f"SELECT {_qi(src.time_column)} FROM raw.{_qi(src.name)} "
+                f"WHERE _source_file = {_ql(rel)}",
+                src.time_column,
+            )
         con.execute(f"DELETE FROM raw.{_qi(src.name)} WHERE _source_file = ?", [rel])
         con.execute(
             "DELETE FROM ingest_meta.quarantine WHERE source = ? AND file = ?", [src.name, rel]
@@ -1176,12 +1570,13 @@ def _remove_file(
             None,
             started,
             file_hash=file_hash,
+            removed=removed,
         )
         con.execute("COMMIT")
     except BaseException:
         _rollback(con)
         raise
-    return FileResult(src.name, rel, REMOVED, 0, 0, 0, None)
+    return FileResult(src.name, rel, REMOVED, 0, 0, 0, None, removed_range=removed)
 
 
 def ingest_all(
@@ -1191,6 +1586,7 @@ def ingest_all(
     column_mappings: dict[str, dict[str, str]] | None = None,
     encodings: dict[str, str] | None = None,
     *,
+    config: IngestConfig | None = None,
     load_id: str | None = None,
     memory_limit: str | None = DEFAULT_MEMORY_LIMIT,
     force: bool = False,
@@ -1205,6 +1601,7 @@ def ingest_all(
             exports_dir,
             (column_mappings or {}).get(name),
             (encodings or {}).get(name),
+            config=config,
             load_id=load_id,
             memory_limit=memory_limit,
             force=force,
@@ -1215,10 +1612,14 @@ def ingest_all(
 
 __all__ = [
     "FileResult",
+    "IngestConfig",
+    "IngestConfigError",
+    "SourceConfig",
     "SourceResult",
     "ensure_meta_tables",
     "ensure_raw_table",
     "ingest_all",
     "ingest_source",
     "list_export_files",
+    "load_ingest_config",
 ]

@@ -21,8 +21,9 @@ ENV_DBT_THREADS = "HEALTHMART_DBT_THREADS"
 ENV_MEMORY_LIMIT = "HEALTHMART_DUCKDB_MEMORY_LIMIT"
 ENV_EXPECTATIONS_DIR = "HEALTHMART_EXPECTATIONS_DIR"
 ENV_QUALITY_CHUNK_ROWS = "HEALTHMART_QUALITY_CHUNK_ROWS"
-
-PRESETS = ("hbr", "vital_signs", "bigcommerce")
+ENV_INGEST_CONFIG = "HEALTHMART_INGEST_CONFIG"
+# Read when it exists and HEALTHMART_INGEST_CONFIG is not set (column mapping, encodings).
+DEFAULT_INGEST_CONFIG = PROJECT_ROOT / "config" / "ingest.yml"
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,9 @@ class Settings:
     # Data quality: the folder of the expectation suites, rows per validated chunk.
     expectations_dir: Path = PROJECT_ROOT / "expectations"
     quality_chunk_rows: int = 500_000
+    # The ingest config file (column mapping, encoding, delimiter per source). None: use
+    # config/ingest.yml when it exists; a file set explicitly must exist.
+    ingest_config: Path | None = None
 
     @classmethod
     def from_env(
@@ -59,6 +63,7 @@ class Settings:
             p = Path(pick(name, env_name, default)).expanduser()
             return p if p.is_absolute() else (PROJECT_ROOT / p)
 
+        ingest_config = pick("ingest_config", ENV_INGEST_CONFIG, "")
         preset = pick("preset", ENV_PRESET, "hbr")
         threads = pick("dbt_threads", ENV_DBT_THREADS, "2")
         if not threads.isdigit() or int(threads) < 1:
@@ -77,7 +82,16 @@ class Settings:
             duckdb_memory_limit=pick("duckdb_memory_limit", ENV_MEMORY_LIMIT, "4GB"),
             expectations_dir=path("expectations_dir", ENV_EXPECTATIONS_DIR, "expectations"),
             quality_chunk_rows=int(chunk_rows),
+            ingest_config=(
+                path("ingest_config", ENV_INGEST_CONFIG, ingest_config) if ingest_config else None
+            ),
         )
+
+    def ingest_config_location(self) -> tuple[Path, bool]:
+        """The ingest config file and whether it must exist (it must when set explicitly)."""
+        if self.ingest_config is not None:
+            return self.ingest_config, True
+        return DEFAULT_INGEST_CONFIG, False
 
     def dbt_env(self) -> dict[str, str]:
         """Environment variables the dbt profile and project read (dbt_models/profiles.yml)."""

@@ -4,7 +4,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 
 from healthmart.contract import SOURCES, Source
-from healthmart.ingest import ingest_source
+from healthmart.ingest import IngestConfigError, ingest_source, load_ingest_config
 from healthmart.resources import HealthmartSettings, warehouse_connection
 
 
@@ -15,7 +15,9 @@ def build_ingest_asset(source: Source) -> dg.AssetsDefinition:
         description=(
             f"{source.description} Every file of exports/{source.name}/ (CSV, CSV.gz, Parquet, "
             "NDJSON) loaded into raw."
-            f"{source.name}, idempotent by file content; bad rows go to ingest_meta.quarantine."
+            f"{source.name}, idempotent by file content; bad rows go to ingest_meta.quarantine. "
+            "Column names, encoding and delimiter may be mapped in the ingest config "
+            "(HEALTHMART_INGEST_CONFIG)."
         ),
         kinds={"duckdb", "python"},
     )
@@ -23,8 +25,15 @@ def build_ingest_asset(source: Source) -> dg.AssetsDefinition:
         context: AssetExecutionContext, settings: HealthmartSettings
     ) -> dg.MaterializeResult:
         resolved = settings.resolve()
+        try:
+            config = load_ingest_config(*resolved.ingest_config_location())
+        except IngestConfigError as exc:
+            raise dg.Failure(description=str(exc)) from exc
         with warehouse_connection(resolved) as con:
-            result = ingest_source(con, source.name, resolved.exports_dir)
+            # One load id per run: the load log groups the files of all sources of a run.
+            result = ingest_source(
+                con, source.name, resolved.exports_dir, config=config, load_id=context.run_id
+            )
         for error in result.errors:
             context.log.error(error)
         for file in result.files:
@@ -33,15 +42,19 @@ def build_ingest_asset(source: Source) -> dg.AssetsDefinition:
                     f"{file.file}: {file.rows_quarantined} of {file.rows_read} rows quarantined "
                     "(see ingest_meta.quarantine)"
                 )
+        changed = [f.changed_from for f in result.files if f.changed_from is not None]
         return dg.MaterializeResult(
             metadata={
                 "files": len(result.files),
                 "files_loaded": sum(1 for f in result.files if f.status == "loaded"),
                 "files_unchanged": sum(1 for f in result.files if f.status == "skipped_unchanged"),
+                "files_removed": sum(1 for f in result.files if f.status == "removed"),
                 "files_with_errors": len(result.errors),
                 "rows_read": result.rows_read,
                 "rows_loaded": result.rows_loaded,
                 "rows_quarantined": result.rows_quarantined,
+                "changed_from": min(changed).isoformat() if changed else "no change",
+                "ingest_config": str(config.path) if config.path else "none",
                 "errors": dg.MetadataValue.md("\n".join(f"- {e}" for e in result.errors) or "none"),
             }
         )
