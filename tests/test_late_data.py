@@ -315,7 +315,7 @@ def test_plan_first_run_and_restate(warehouse) -> None:
     ("preset", "config_hash", "reason"),
     [
         ("vital_signs", "h1", "preset changed from hbr to vital_signs"),
-        ("hbr", "h2", "the scoring config or models changed (seeds/, dbt_models/)"),
+        ("hbr", "h2", "the dbt models changed (dbt_models/)"),
     ],
 )
 def test_plan_config_change_rescores_all_history(warehouse, preset, config_hash, reason) -> None:

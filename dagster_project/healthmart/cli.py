@@ -133,9 +133,15 @@ class ScoringRange:
 
 
 def scoring_hash() -> str:
-    """A hash of what the scores are computed with besides the data: seeds and dbt models."""
+    """A hash of the code the scores are computed with: the dbt models, macros and project.
+
+    The seeds (the scoring config) are left out on purpose: a config change applies to the
+    dates scored from then on, every row carries the config_version it was computed under, and
+    `--restate` rescores the history. A change of the SQL rebuilds all history (new or
+    changed columns and fixes apply everywhere).
+    """
     h = hashlib.sha256()
-    roots = [PROJECT_ROOT / "seeds", DBT_PROJECT_DIR / "models", DBT_PROJECT_DIR / "macros"]
+    roots = [DBT_PROJECT_DIR / "models", DBT_PROJECT_DIR / "macros"]
     files = [DBT_PROJECT_DIR / "dbt_project.yml"]
     for root in roots:
         files += sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []
@@ -158,7 +164,8 @@ def plan_scoring_range(
     """Choose the scoring dates to build after an ingest (con: the warehouse, read-only).
 
     All dates the data supports on the first run (no marts.fct_health_scores yet), with
-    --restate, after a change of preset or of the seeds / dbt models, or when data was removed
+    --restate, after a change of preset or of the dbt models (not of the seeds: the config
+    version on every row keeps the meaning of past scores), or when data was removed
     from the ends of the span (older scored dates would linger). Otherwise from the earliest
     date a file loaded or removed since the last successful build changed (a row dated d
     changes the scores from d + 1 on; sources without a time column do not widen the range),
@@ -198,7 +205,7 @@ def plan_scoring_range(
     if prev_preset != preset:
         reasons.append(f"preset changed from {prev_preset} to {preset}")
     if prev_hash != config_hash:
-        reasons.append("the scoring config or models changed (seeds/, dbt_models/)")
+        reasons.append("the dbt models changed (dbt_models/)")
     if span[0] > prev_from:
         reasons.append(f"data removed: the earliest date went from {prev_from} to {span[0]}")
     if span[1] < prev_to:
@@ -431,11 +438,23 @@ def _scored_dates(settings: Settings, plan: ScoringRange) -> str:
             "from marts.fct_health_scores where score_date between ? and ?",
             [plan.start, plan.end],
         ).fetchone()
+        versions = con.execute(
+            "select config_version, min(score_date), max(score_date) "
+            "from marts.fct_health_scores group by config_version order by 2"
+        ).fetchall()
     finally:
         con.close()
     if not days:
         return "Scored no date (the data supports none in the range)."
-    return f"Scored {days} date{'s' if days != 1 else ''}: {lo} .. {hi}."
+    text = f"Scored {days} date{'s' if days != 1 else ''}: {lo} .. {hi}."
+    if len(versions) > 1:
+        spans = ", ".join(f"{v} ({a} .. {b})" for v, a, b in versions)
+        text += (
+            f"\nThe history holds {len(versions)} scoring config versions: {spans}. Rows keep "
+            "the config they were computed under (fct_health_drivers.restatement_change shows "
+            "the effect); `healthmart run --restate` rescores all history under the current one."
+        )
+    return text
 
 
 def _print_ingest_problems(con: duckdb.DuckDBPyConnection, load_id: str) -> None:
