@@ -136,7 +136,7 @@ select
     count(*) as accounts_at_start,
     cast(sum(is_churned) as {{ dbt.type_bigint() }}) as churned,
     cast(sum(is_churned) as double) / count(*) as churn_rate,
-    sum(arr) as arr_at_start,
-    sum(case when is_churned = 1 then arr else 0 end) as arr_churned
+    {{ exact_sum('arr', 4, 38) }} as arr_at_start,
+    {{ exact_sum('case when is_churned = 1 then arr else 0 end', 4, 38) }} as arr_churned
 from cohorts
 group by period_type, period_start, period_end, cohort_type, cohort

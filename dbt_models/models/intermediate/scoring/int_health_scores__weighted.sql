@@ -27,9 +27,9 @@ scores as (
         score_date,
         preset,
         case
-            when sum(effective_weight) > 0 then round(sum(contribution), 2)
+            when sum(effective_weight) > 0 then round({{ exact_sum('contribution') }}, 2)
         end as computed_score,
-        sum(case when has_data then configured_weight else 0 end) as coverage
+        {{ exact_sum('case when has_data then configured_weight else 0 end') }} as coverage
     from weighted_signals
     group by account_id, score_date, preset
 )

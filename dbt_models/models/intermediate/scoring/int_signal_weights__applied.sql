@@ -44,9 +44,11 @@ dimensions as (
         preset,
         dimension,
         max(dimension_weight) as dimension_weight,
-        sum(case when signal_score is not null then signal_weight end) as scored_signal_weight,
-        sum(signal_weight * signal_score)
-        / sum(case when signal_score is not null then signal_weight end) as dimension_score
+        {{ exact_sum('case when signal_score is not null then signal_weight end') }}
+            as scored_signal_weight,
+        {{ exact_sum('signal_weight * signal_score') }}
+        / {{ exact_sum('case when signal_score is not null then signal_weight end') }}
+            as dimension_score
     from weighted
     group by account_id, score_date, preset, dimension
 ),
@@ -56,7 +58,8 @@ presets as (
         account_id,
         score_date,
         preset,
-        sum(case when dimension_score is not null then dimension_weight end) as scored_dimension_weight
+        {{ exact_sum('case when dimension_score is not null then dimension_weight end') }}
+            as scored_dimension_weight
     from dimensions
     group by account_id, score_date, preset
 ),

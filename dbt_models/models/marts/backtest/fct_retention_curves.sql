@@ -112,8 +112,9 @@ select
     count(*) as accounts_at_start,
     cast(sum(case when churned_by_checkpoint then 0 else 1 end) as {{ dbt.type_bigint() }}) as retained,
     avg(case when churned_by_checkpoint then 0.0 else 1.0 end) as logo_retention,
-    sum(arr) as arr_at_start,
-    sum(case when churned_by_checkpoint then 0 else arr end) as arr_retained,
-    sum(case when churned_by_checkpoint then 0 else arr end) / nullif(sum(arr), 0) as arr_retention
+    {{ exact_sum('arr', 4, 38) }} as arr_at_start,
+    {{ exact_sum('case when churned_by_checkpoint then 0 else arr end', 4, 38) }} as arr_retained,
+    {{ exact_sum('case when churned_by_checkpoint then 0 else arr end', 4, 38) }}
+    / nullif({{ exact_sum('arr', 4, 38) }}, 0) as arr_retention
 from flagged
 group by cohort_type, cohort, cohort_start, months_since_start
