@@ -80,7 +80,8 @@ dimension_scores as (
     group by account_id, score_date
 ),
 
--- the weakest signals: largest weighted shortfall from a perfect 100
+-- the weakest signals: largest weighted shortfall from a perfect 100 (rounded, so that
+-- equal shortfalls are ordered by name, not by the last bits of a double)
 ranked_shortfalls as (
     select
         account_id,
@@ -88,7 +89,7 @@ ranked_shortfalls as (
         signal,
         row_number() over (
             partition by account_id, score_date
-            order by effective_weight * (100 - signal_score) desc, signal
+            order by round(effective_weight * (100 - signal_score), 6) desc, signal
         ) as shortfall_rank
     from assigned_signals
     where signal_score is not null
@@ -119,7 +120,7 @@ ranked_movers as (
         ]) }} as mover,
         row_number() over (
             partition by account_id, score_date
-            order by abs(total_change) desc, signal
+            order by round(abs(total_change), 6) desc, signal
         ) as mover_rank
     from drivers
     where total_change is not null
