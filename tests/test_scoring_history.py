@@ -22,6 +22,8 @@ warm-up) .. 2026-07-01 (the day after the last activity).
   F  enterprise, used the product every day until 2026-04-30, then silent.
   G  enterprise, uses the product every day (so some feature is always in use: breadth, the
      share of the features in use that an account uses, stays defined for everyone).
+  Z  churned 2026-01-10, before the first scoring date: never scored (its current row has
+     no score and tier unscored, which the mart's expectation suite must accept).
   N  signed up 2026-02-15: onboarding preset until its tenure reaches 90 days on 05-16, hbr
      from then on; s=4 (75), no renewal intent, NPS 10 (a promoter: NPS +100 -> 100).
 """
@@ -50,6 +52,7 @@ E,Echo,media,30,smb,starter,NA,Bob,2025-01-01,2025-01-01,2027-12-31,10000,10,
 F,Fox,software,900,enterprise,enterprise,NA,Cy,2025-01-01,2025-01-01,2027-12-31,50000,10,
 G,Gem,software,900,enterprise,enterprise,NA,Cy,2025-01-01,2025-01-01,2027-12-31,40000,10,
 N,Nova,software,10,smb,starter,NA,Cy,2026-02-15,2026-02-15,2027-02-14,5000,10,
+Z,Zed,retail,10,smb,starter,NA,Ann,2025-01-01,2025-01-01,2026-12-31,7000,10,
 """
 
 CSM = """account_id,assessed_at,sentiment,renewal_intent,author,note,valid_until
@@ -67,6 +70,10 @@ N,2026-02-16 09:00:00,4,,Cy,,2026-12-31
 
 SURVEY = '{"response_id": "N1", "account_id": "N", "responded_at": "2026-02-20T12:00:00Z", "survey_type": "nps", "score": 10}\n'
 
+OUTCOMES = """account_id,event_date,event_type,reason,arr_change
+Z,2026-01-10,churned,budget,-7000
+"""
+
 OVERRIDES = """account_id,health_score,tier,author,reason,valid_from,valid_until
 C,85,,Bob,Exec sponsor confirmed the renewal,2026-02-01,2026-05-02
 D,20,,Zoe,Champion left; budget frozen,2026-04-01,
@@ -82,12 +89,13 @@ def days(first: str, last: str) -> list[date]:
 
 
 def write_exports(exports: Path) -> None:
-    for source in ("accounts", "csm", "survey", "usage", "overrides"):
+    for source in ("accounts", "csm", "survey", "usage", "outcomes", "overrides"):
         (exports / source).mkdir(parents=True, exist_ok=True)
     (exports / "accounts" / "accounts.csv").write_text(ACCOUNTS)
     (exports / "csm" / "assessments.csv").write_text(CSM)
     (exports / "survey" / "responses.ndjson").write_text(SURVEY)
     (exports / "overrides" / "overrides.csv").write_text(OVERRIDES)
+    (exports / "outcomes" / "outcomes.csv").write_text(OUTCOMES)
     usage = [
         {
             "account_id": "F",
@@ -187,6 +195,14 @@ def test_one_row_per_account_and_day(mart) -> None:
         "G": full,
         "N": (LAST_DAY - date(2026, 2, 16)).days + 1,  # a customer from the day after signup
     }
+
+
+def test_an_account_never_scored_is_unscored(mart) -> None:
+    assert rows(
+        mart,
+        "select score_date, health_score, tier, is_churned from marts.fct_health_current "
+        "where account_id = 'Z'",
+    ) == [(None, None, "unscored", True)]
 
 
 def test_exact_deltas_and_trend(mart) -> None:

@@ -360,7 +360,9 @@ SCORE_COLUMNS = (
 )
 
 
-def _score_expectations() -> list[dict[str, Any]]:
+def _score_expectations(current: bool = False) -> list[dict[str, Any]]:
+    """current: fct_health_current, where an account never scored (e.g. churned before the
+    first scoring date) has no score_date and tier unscored."""
     exps = [
         expectation(
             "expect_table_columns_to_match_set",
@@ -369,7 +371,15 @@ def _score_expectations() -> list[dict[str, Any]]:
             exact_match=False,
         ),
         expectation("expect_column_values_to_not_be_null", "account scored", column="account_id"),
-        expectation("expect_column_values_to_not_be_null", "scoring date", column="score_date"),
+        *(
+            []
+            if current
+            else [
+                expectation(
+                    "expect_column_values_to_not_be_null", "scoring date", column="score_date"
+                )
+            ]
+        ),
         expectation("expect_column_values_to_not_be_null", "every row has a tier", column="tier"),
         expectation(
             "expect_column_values_to_be_in_set",
@@ -406,7 +416,7 @@ def mart_suites() -> list[dict[str, Any]]:
         _uniqueness(["account_id", "score_date"], "one row per account and scoring date")
     ]
     current = [
-        *_score_expectations(),
+        *_score_expectations(current=True),
         _uniqueness(["account_id"], "one current row per account"),
         expectation(
             "expect_column_values_to_be_in_set",
