@@ -29,10 +29,13 @@ SEEDS_DIR = PROJECT_ROOT / "seeds"
 # Reading and cleaning
 # ------------------------------------------------------------------------------------------
 def read_source(exports_dir: Path, source: str) -> pd.DataFrame:
-    """Every file of a source: the contract columns plus _file, _mtime and _row."""
+    """Every file of a source: the contract columns plus _file (the file's rank from oldest
+    to newest: modification time, then path) and _row (row number within the file)."""
     columns = list(contract_columns(source))
+    files = export_files(exports_dir, source)
+    rank = {f.path: i for i, f in enumerate(sorted(files, key=lambda f: (f.mtime, f.rel)))}
     frames = []
-    for f in export_files(exports_dir, source):
+    for f in files:
         if f.kind == "csv":
             df = pd.read_csv(f.path, dtype=str, keep_default_na=False, compression="infer")
         elif f.kind == "parquet":
@@ -41,12 +44,11 @@ def read_source(exports_dir: Path, source: str) -> pd.DataFrame:
             df = pd.read_json(f.path, lines=True, dtype=False)
         df.columns = [str(c).strip().lower() for c in df.columns]
         df = df.reindex(columns=columns)
-        df["_file"] = f.rel
-        df["_mtime"] = f.mtime
-        df["_row"] = np.arange(len(df))
+        df["_file"] = np.int32(rank[f.path])
+        df["_row"] = np.arange(len(df), dtype=np.int64)
         frames.append(df)
     if not frames:
-        return pd.DataFrame(columns=[*columns, "_file", "_mtime", "_row"])
+        return pd.DataFrame(columns=[*columns, "_file", "_row"])
     return pd.concat(frames, ignore_index=True)
 
 
@@ -89,7 +91,7 @@ def day(s: pd.Series) -> pd.Series:
 
 def newest(df: pd.DataFrame, key: list[str], version: str | None = None) -> pd.DataFrame:
     """One row per key: newest version column, else newest file, else last row."""
-    order = ([version] if version else []) + ["_mtime", "_file", "_row"]
+    order = ([version] if version else []) + ["_file", "_row"]
     ranked = df.sort_values(order, ascending=False, na_position="last")
     return ranked.drop_duplicates(subset=key, keep="first")
 
@@ -108,7 +110,6 @@ def stage_accounts(raw: pd.DataFrame) -> pd.DataFrame:
             "licensed_seats": integer(raw["licensed_seats"]),
             "updated_at": as_timestamp(raw["updated_at"]),
             "_file": raw["_file"],
-            "_mtime": raw["_mtime"],
             "_row": raw["_row"],
         }
     )
@@ -141,7 +142,6 @@ def stage_invoices(raw: pd.DataFrame) -> pd.DataFrame:
             "status": txt(raw["status"]).str.lower(),
             "updated_at": as_timestamp(raw["updated_at"]),
             "_file": raw["_file"],
-            "_mtime": raw["_mtime"],
             "_row": raw["_row"],
         }
     )
@@ -171,7 +171,6 @@ def stage_tickets(raw: pd.DataFrame) -> pd.DataFrame:
             "csat": num(raw["csat"]),
             "updated_at": as_timestamp(raw["updated_at"]),
             "_file": raw["_file"],
-            "_mtime": raw["_mtime"],
             "_row": raw["_row"],
         }
     )
@@ -205,7 +204,6 @@ def stage_responses(raw: pd.DataFrame) -> pd.DataFrame:
             "survey_type": txt(raw["survey_type"]).str.lower(),
             "score": num(raw["score"]),
             "_file": raw["_file"],
-            "_mtime": raw["_mtime"],
             "_row": raw["_row"],
         }
     )
@@ -232,7 +230,6 @@ def stage_assessments(raw: pd.DataFrame) -> pd.DataFrame:
             "renewal_intent": txt(raw["renewal_intent"]).str.lower(),
             "valid_until_day": day(as_date(raw["valid_until"])),
             "_file": raw["_file"],
-            "_mtime": raw["_mtime"],
             "_row": raw["_row"],
         }
     )
@@ -278,7 +275,6 @@ def stage_usage(raw: pd.DataFrame) -> pd.DataFrame:
             "feature": txt(raw["feature"]),
             "event_count": event_count,
             "_file": raw["_file"],
-            "_mtime": raw["_mtime"],
             "_row": raw["_row"],
         }
     )
