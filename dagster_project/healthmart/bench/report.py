@@ -52,7 +52,8 @@ def _ok(step: dict | None) -> bool:
 def _ratio(a: dict | None, b: dict | None) -> str:
     if not (_ok(a) and _ok(b)) or not float(b["seconds"]):
         return "—"
-    return f"{float(a['seconds']) / float(b['seconds']):.1f}×"
+    ratio = float(a["seconds"]) / float(b["seconds"])
+    return f"{ratio:.1f}×" if ratio >= 1 else f"{ratio:.2f}×"
 
 
 def _memory(step: dict | None) -> str:
