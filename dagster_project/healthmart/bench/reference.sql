@@ -249,10 +249,22 @@ WHERE account_id IS NOT NULL AND activity_date IS NOT NULL AND feature IS NOT NU
 -- ---------------------------------------------------------------------------------------
 -- The scoring date: the day after the last activity in the exports
 -- ---------------------------------------------------------------------------------------
+-- The last valid usage row: looked for in the last weeks of the files first (one cheap pass
+-- over one column finds them), in the whole history only when those weeks hold no valid row.
+SET VARIABLE usage_raw_last = (SELECT max(TRY_CAST(activity_date AS DATE)) FROM @usage@);
+SET VARIABLE usage_last = (
+    SELECT max(activity_date)
+    FROM usage_valid
+    WHERE activity_date >= getvariable('usage_raw_last') - 31
+);
+SET VARIABLE usage_last = coalesce(
+    getvariable('usage_last'),
+    (SELECT max(activity_date) FROM usage_valid WHERE getvariable('usage_last') IS NULL)
+);
 SET VARIABLE as_of = (
     SELECT CAST(max(last_date) + 1 AS DATE)
     FROM (
-        SELECT max(activity_date) AS last_date FROM usage_valid
+        SELECT getvariable('usage_last') AS last_date
         UNION ALL SELECT max(issued_date) FROM invoices
         UNION ALL SELECT max(CAST(opened_at AS DATE)) FROM tickets
         UNION ALL SELECT max(CAST(responded_at AS DATE)) FROM responses
@@ -274,13 +286,22 @@ QUALIFY row_number() OVER (
     ORDER BY _mtime DESC, _file DESC, _row DESC
 ) = 1;
 
--- the first day any account used an enablement feature (before it, enablement is unmeasured)
-SET VARIABLE first_enablement = (
-    SELECT min(activity_date)
+-- Enablement is unmeasured until some account has used an enablement feature (the pipeline:
+-- before the first such day). Every row is before the scoring date, so it is measured when
+-- any such use exists: the usage window usually shows one; else the older history is read.
+SET VARIABLE enablement_seen = (
+    SELECT count(*) > 0
+    FROM usage_recent
+    WHERE event_count > 0
+        AND EXISTS (SELECT 1 FROM cfg_enablement WHERE feature LIKE feature_pattern)
+);
+SET VARIABLE enablement_seen = getvariable('enablement_seen') OR (
+    SELECT count(*) > 0
     FROM (
-        SELECT activity_date, event_count
+        SELECT event_count
         FROM usage_valid
-        WHERE activity_date < getvariable('as_of')
+        WHERE NOT getvariable('enablement_seen')
+            AND activity_date < getvariable('usage_from')
             AND EXISTS (
                 SELECT 1 FROM cfg_enablement WHERE lower(feature) LIKE feature_pattern
             )
@@ -520,8 +541,7 @@ raw_values AS (
         features_used / nullif((SELECT catalogue_features FROM catalogue), 0) AS breadth,
         events_last / nullif(events_previous, 0) AS usage_trend,
         CASE
-            WHEN getvariable('first_enablement') IS NULL
-                OR getvariable('as_of') <= getvariable('first_enablement') THEN NULL
+            WHEN NOT getvariable('enablement_seen') THEN NULL
             WHEN enablement_events > 0 THEN 1.0
             ELSE 0.0
         END AS enablement,

@@ -36,37 +36,32 @@ def _qi(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _kind_relation(con: duckdb.DuckDBPyConnection, kind: str, files: list[ExportFile]) -> str:
-    """One relation over the files of one format: all columns, `filename` and `_row`."""
-    paths = "[" + ", ".join(_ql(str(f.path)) for f in files) + "]"
-    if kind == "csv":
-        reader = (
-            f"read_csv({paths}, all_varchar = true, header = true, filename = true, "
-            "union_by_name = true, compression = 'auto')"
-        )
-        # rows keep the file order: a running number orders the rows of one file
+def _file_relation(con: duckdb.DuckDBPyConnection, f: ExportFile) -> str:
+    """One file as a relation: its columns and `_row`, the row number within the file."""
+    path = _ql(str(f.path))
+    if f.kind == "csv":
+        reader = f"read_csv({path}, all_varchar = true, header = true, compression = 'auto')"
+        # rows keep the file order: a running number is the row number
         return f"(SELECT *, row_number() OVER () AS _row FROM {reader})"
-    if kind == "parquet":
-        reader = (
-            f"read_parquet({paths}, filename = true, file_row_number = true, union_by_name = true)"
+    if f.kind == "parquet":
+        return (
+            f"(SELECT *, file_row_number AS _row FROM read_parquet({path}, file_row_number = true))"
         )
-        return f"(SELECT *, file_row_number AS _row FROM {reader})"
     keys = [
         row[0]
         for row in con.execute(
-            f"DESCRIBE SELECT * FROM read_json({paths}, format = 'newline_delimited', "
-            "union_by_name = true)"
+            f"DESCRIBE SELECT * FROM read_json({path}, format = 'newline_delimited')"
         ).fetchall()
     ]
     spec = ", ".join(f"{_ql(k)}: 'VARCHAR'" for k in keys)
-    reader = (
-        f"read_json({paths}, format = 'newline_delimited', filename = true, columns = {{{spec}}})"
-    )
+    reader = f"read_json({path}, format = 'newline_delimited', columns = {{{spec}}})"
     return f"(SELECT *, row_number() OVER () AS _row FROM {reader})"
 
 
 def source_relation(con: duckdb.DuckDBPyConnection, exports_dir: Path, source: str) -> str:
-    """A relation over every file of a source: contract columns, _file, _mtime, _row."""
+    """A relation over every file of a source: the contract columns (as the file has them:
+    text or typed; missing ones null), _file (path within the source folder), _mtime (the
+    file's modification time) and _row (row number within the file)."""
     columns = contract_columns(source)
     files = export_files(exports_dir, source)
     if not files:
@@ -76,11 +71,8 @@ def source_relation(con: duckdb.DuckDBPyConnection, exports_dir: Path, source: s
             "CAST(NULL AS BIGINT) AS _row WHERE false)"
         )
     parts = []
-    for kind in ("csv", "parquet", "json"):
-        group = [f for f in files if f.kind == kind]
-        if not group:
-            continue
-        relation = _kind_relation(con, kind, group)
+    for f in files:
+        relation = _file_relation(con, f)
         present = {
             row[0].strip().lower(): row[0]
             for row in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
@@ -89,16 +81,11 @@ def source_relation(con: duckdb.DuckDBPyConnection, exports_dir: Path, source: s
             f"{_qi(present[c])} AS {_qi(c)}" if c in present else f"NULL AS {_qi(c)}"
             for c in columns
         ]
-        parts.append(f"SELECT {', '.join(cols)}, filename AS _path, _row FROM {relation}")
-    union = " UNION ALL BY NAME ".join(parts)
-    values = ", ".join(
-        f"({_ql(str(f.path))}, {_ql(f.rel)}, TIMESTAMP {_ql(f.mtime.isoformat(sep=' '))})"
-        for f in files
-    )
-    return (
-        f"(SELECT r.* EXCLUDE (_path), m._file, m._mtime FROM ({union}) AS r "
-        f"JOIN (VALUES {values}) AS m(_path, _file, _mtime) ON r._path = m._path)"
-    )
+        parts.append(
+            f"SELECT {', '.join(cols)}, {_ql(f.rel)} AS _file, "
+            f"TIMESTAMP {_ql(f.mtime.isoformat(sep=' '))} AS _mtime, _row FROM {relation}"
+        )
+    return "(" + " UNION ALL ".join(parts) + ")"
 
 
 def render_script(con: duckdb.DuckDBPyConnection, exports_dir: Path, preset: str) -> str:
