@@ -224,8 +224,8 @@ FROM typed
 WHERE account_id IS NOT NULL AND event_date IS NOT NULL AND NOT is_bad
     AND event_type IN ('churned', 'renewed', 'expanded', 'contracted', 'reactivated');
 
--- Usage is the big one: typed once as a view, read three times (the last date, the rows of
--- the longest usage window, the enablement rows of the whole history).
+-- Usage is the big one: typed once as a view, read for the last date and for the rows of the
+-- longest usage window (the older history only in the rare cases described below).
 CREATE OR REPLACE TEMP VIEW usage_valid AS
 SELECT *
 FROM (
