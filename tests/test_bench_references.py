@@ -1,6 +1,6 @@
 """The benchmark's two references score the latest date exactly as the pipeline does.
 
-Small generated exports (200 accounts, 6 months) plus a few corrections dropped as extra files
+Small generated exports (200 accounts, 3 months) plus a few corrections dropped as extra files
 (a newer version of an account, an invoice voided later, a stale re-export of a ticket, a
 usage row exported twice) go through the real daily job (`healthmart run`); the hand-written
 DuckDB script and the pandas implementation must then give every customer of the latest scoring
@@ -70,7 +70,7 @@ def small_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, pd.Da
         warehouse_path=root / "warehouse.duckdb",
         preset="hbr",
     )
-    generate_exports(settings.exports_dir, accounts=200, months=6, seed=7)
+    generate_exports(settings.exports_dir, accounts=200, months=3, seed=7)
     write_corrections(settings.exports_dir)
     mp = pytest.MonkeyPatch()
     mp.setenv("DAGSTER_HOME", str(root / "dagster_home"))
@@ -99,6 +99,9 @@ def test_sql_reference_equals_the_pipeline(small_run: tuple[Settings, pd.DataFra
     result = compare(ours, reference, "pipeline vs SQL reference")
     assert result["mismatches"] == 0, result
     assert result["accounts"] == len(ours)
+    # both lifecycle presets are exercised, and scores with missing signals (coverage < 1)
+    assert set(reference["preset"]) == {"hbr", "onboarding"}
+    assert (reference["coverage"] < 1).any() and (reference["coverage"] == 1).any()
 
 
 def test_pandas_reference_equals_the_pipeline(small_run: tuple[Settings, pd.DataFrame]) -> None:
