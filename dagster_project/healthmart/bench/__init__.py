@@ -1,0 +1,1 @@
+"""The benchmark (`make bench`): the pipeline against two references at three scales."""

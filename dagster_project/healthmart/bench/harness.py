@@ -1,0 +1,496 @@
+"""`make bench`: how long the pipeline takes at three scales, against two references.
+
+For each scale (S, M, L) the harness generates the sample exports once (reused by later
+runs), then measures, each command as its own process (wall clock, peak RSS of its tree):
+
+- `sql`: reference (a), one hand-written DuckDB script scoring the latest date straight from
+  the export files (healthmart/bench/reference.sql): the practical limit;
+- `pandas`: reference (b), the same in plain pandas: what an analyst would otherwise write;
+- `full`: `healthmart run` on a fresh warehouse: ingest and every scoring date, publication,
+  summary and report;
+- `current_day`: a fresh warehouse scoring only the latest date (healthmart.bench.current_day:
+  `healthmart run` has no option for it);
+- `incremental`: after the full build, one more day of exports lands (the rows of the last day
+  of each event source copied one day later, with new keys) and `healthmart run` runs again.
+
+Checks (they fail the run loudly): the SQL and pandas references agree with each other, and
+with `marts.fct_health_scores.computed_score` of the latest date of the full build (and of the
+current-day build, and of the incremental run on the exports with the new day), within 0.01.
+
+Results merge into docs/benchmark.json (one entry per scale; steps not run keep their last
+figures) and docs/benchmark.md is rewritten from it.
+
+    python -m healthmart.bench --scales S            # everything at S
+    python -m healthmart.bench --scales M --steps sql,pandas
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from healthmart.bench.measure import Measurement, run_measured
+from healthmart.bench.reference_sql import source_relation
+from healthmart.bench.report import write_markdown
+from healthmart.bench.sources import reference_sources
+from healthmart.settings import PROJECT_ROOT, Settings
+
+SCALES: dict[str, dict[str, int]] = {
+    "S": {"accounts": 2_000, "months": 18},
+    "M": {"accounts": 100_000, "months": 12},
+    "L": {"accounts": 1_000_000, "months": 12},
+}
+STEPS = ("sql", "pandas", "full", "current_day", "incremental")
+TOLERANCE = 0.01
+# the event sources that get one more day of rows for the incremental run, with their key
+# column (made unique for the copied rows), date columns and timestamp columns
+NEW_DAY = {
+    "usage": (None, ["activity_date"], []),
+    "billing": ("invoice_id", ["issued_date", "due_date", "paid_date"], ["updated_at"]),
+    "support": ("ticket_id", [], ["opened_at", "closed_at", "updated_at"]),
+    "survey": ("response_id", [], ["responded_at"]),
+    "csm": (None, ["valid_until"], ["assessed_at"]),
+}
+TIME_COLUMN = {
+    "usage": "activity_date",
+    "billing": "issued_date",
+    "support": "opened_at",
+    "survey": "responded_at",
+    "csm": "assessed_at",
+    "outcomes": "event_date",
+}
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+# ------------------------------------------------------------------------------------------
+# Exports
+# ------------------------------------------------------------------------------------------
+def python() -> str:
+    return sys.executable
+
+
+def ensure_exports(scale_dir: Path, accounts: int, months: int, seed: int) -> dict:
+    """Generate the exports of a scale once; later runs reuse them (exports.json says so)."""
+    exports = scale_dir / "exports"
+    marker = scale_dir / "exports.json"
+    wanted = {"accounts": accounts, "months": months, "seed": seed}
+    if marker.exists():
+        meta = json.loads(marker.read_text())
+        if {k: meta.get(k) for k in wanted} == wanted and exports.is_dir():
+            print(f"  reusing the exports in {exports}", flush=True)
+            return meta
+    if exports.exists():
+        shutil.rmtree(exports)
+    print(f"  generating {accounts:,} accounts x {months} months into {exports} ...", flush=True)
+    m = run_measured(
+        [
+            python(),
+            "-m",
+            "healthmart.generate",
+            "--out",
+            str(exports),
+            "--accounts",
+            str(accounts),
+            "--months",
+            str(months),
+            "--seed",
+            str(seed),
+        ],
+        log_path=scale_dir / "logs" / "generate.log",
+    )
+    if not m.ok:
+        raise BenchError(f"generating the exports failed: see {m.log}")
+    meta = wanted | {"rows": count_rows(exports), "generate": m.as_dict()}
+    marker.write_text(json.dumps(meta, indent=2, default=str))
+    return meta
+
+
+def count_rows(exports: Path) -> dict[str, int]:
+    con = duckdb.connect()
+    try:
+        return {
+            source: con.execute(
+                f"SELECT count(*) FROM {source_relation(con, exports, source)}"
+            ).fetchone()[0]
+            for source in reference_sources()
+        }
+    finally:
+        con.close()
+
+
+def linked_copy(src: Path, dst: Path) -> None:
+    """A copy of the exports folder made of hard links (no data copied; same mtimes)."""
+    if dst.exists():
+        shutil.rmtree(dst)
+    shutil.copytree(src, dst, copy_function=os.link)
+
+
+def as_timestamp(column: str) -> str:
+    """SQL: a date or timestamp column (text or typed) as a UTC timestamp."""
+    return f"CAST(TRY_CAST(CAST({column} AS VARCHAR) AS TIMESTAMPTZ) AS TIMESTAMP)"
+
+
+def last_activity_date(exports: Path) -> date:
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    try:
+        parts = [
+            f"SELECT max(CAST({as_timestamp(col)} AS DATE)) AS d "
+            f"FROM {source_relation(con, exports, source)}"
+            for source, col in TIME_COLUMN.items()
+        ]
+        return con.execute(f"SELECT max(d) FROM ({' UNION ALL '.join(parts)})").fetchone()[0]
+    finally:
+        con.close()
+
+
+def add_new_day(exports: Path) -> date:
+    """Land one more day of exports: the rows of the last day of every event source, one day
+    later (new ids where the key is an id), in new files. Returns the new day."""
+    last = last_activity_date(exports)
+    new_day = last + timedelta(days=1)
+    tag = new_day.strftime("%Y%m%d")
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    try:
+        for source, (key, dates, stamps) in NEW_DAY.items():
+            relation = source_relation(con, exports, source)
+            columns = [
+                r[0]
+                for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
+                if not r[0].startswith("_")
+            ]
+            exprs = []
+            for col in columns:
+                if col in dates:
+                    expr = f"TRY_CAST(CAST({col} AS VARCHAR) AS DATE) + 1"
+                elif col in stamps:
+                    expr = f"strftime({as_timestamp(col)} + INTERVAL 1 DAY, '%Y-%m-%dT%H:%M:%SZ')"
+                elif col == key:
+                    expr = f"CAST({col} AS VARCHAR) || '-d{tag}'"
+                else:
+                    expr = col
+                exprs.append(f"{expr} AS {col}")
+            time_col = TIME_COLUMN[source]
+            day_of = f"CAST({as_timestamp(time_col)} AS DATE)"
+            query = f"SELECT {', '.join(exprs)} FROM {relation} WHERE {day_of} = DATE '{last}'"
+            if source == "usage":
+                target = exports / source / f"usage_bench_day_{tag}.parquet"
+                con.execute(f"COPY ({query}) TO '{target}' (FORMAT parquet)")
+            else:
+                target = exports / source / f"bench_day_{tag}.csv"
+                con.execute(f"COPY ({query}) TO '{target}' (FORMAT csv, HEADER true)")
+    finally:
+        con.close()
+    return new_day
+
+
+# ------------------------------------------------------------------------------------------
+# Checks
+# ------------------------------------------------------------------------------------------
+def pipeline_scores(serving_path: Path) -> pd.DataFrame:
+    """computed_score and computed_tier of the latest scoring date of the published marts."""
+    con = duckdb.connect(str(serving_path), read_only=True)
+    try:
+        return con.execute(
+            """
+            select account_id, score_date, computed_score, computed_tier as tier
+            from marts.fct_health_scores
+            where score_date = (select max(score_date) from marts.fct_health_scores)
+            """
+        ).df()
+    finally:
+        con.close()
+
+
+def compare(expected: pd.DataFrame, actual: pd.DataFrame, what: str) -> dict:
+    """Accounts missing on either side, scores further apart than TOLERANCE, other tiers."""
+    merged = expected.merge(
+        actual, on="account_id", how="outer", suffixes=("_a", "_b"), indicator=True
+    )
+    both = merged[merged["_merge"] == "both"]
+    a, b = both["computed_score_a"].astype(float), both["computed_score_b"].astype(float)
+    score_off = ((a - b).abs() > TOLERANCE) | (a.isna() != b.isna())
+    tier_off = (both["tier_a"] != both["tier_b"]) & ~score_off & ((a - b).abs() == 0)
+    dates_a = {str(pd.Timestamp(d).date()) for d in expected["score_date"].dropna().unique()}
+    dates_b = {str(pd.Timestamp(d).date()) for d in actual["score_date"].dropna().unique()}
+    result = {
+        "what": what,
+        "accounts": int(len(merged)),
+        "score_dates": sorted(dates_a | dates_b),
+        "only_in_first": int((merged["_merge"] == "left_only").sum()),
+        "only_in_second": int((merged["_merge"] == "right_only").sum()),
+        "score_mismatches": int(score_off.sum()),
+        "tier_mismatches": int(tier_off.sum()),
+        "max_abs_diff": float((a - b).abs().max()) if len(both) else 0.0,
+        "examples": both.loc[score_off, ["account_id", "computed_score_a", "computed_score_b"]]
+        .head(5)
+        .to_dict("records"),
+    }
+    result["mismatches"] = (
+        result["only_in_first"]
+        + result["only_in_second"]
+        + result["score_mismatches"]
+        + result["tier_mismatches"]
+        + (0 if dates_a == dates_b else 1)
+    )
+    status = "OK" if result["mismatches"] == 0 else "MISMATCH"
+    print(
+        f"  check {what}: {status} ({result['accounts']:,} accounts, "
+        f"{result['mismatches']} mismatches, max |diff| {result['max_abs_diff']:.4f})",
+        flush=True,
+    )
+    return result
+
+
+# ------------------------------------------------------------------------------------------
+# One scale
+# ------------------------------------------------------------------------------------------
+def pipeline_env(run_dir: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "HEALTHMART_EXPORTS_DIR": str(run_dir / "exports"),
+        "HEALTHMART_WAREHOUSE_PATH": str(run_dir / "warehouse.duckdb"),
+        "HEALTHMART_SERVING_PATH": str(run_dir / "serving" / "healthmart.duckdb"),
+        "HEALTHMART_REPORT_PATH": str(run_dir / "health_report.html"),
+        "DAGSTER_HOME": str(run_dir / "dagster_home"),
+    }
+
+
+def fresh_run_dir(run_dir: Path, exports: Path) -> None:
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True)
+    linked_copy(exports, run_dir / "exports")
+
+
+def bench_scale(name: str, args: argparse.Namespace) -> dict:
+    spec = SCALES[name]
+    scale_dir = args.workdir / name
+    print(f"Scale {name}: {spec['accounts']:,} accounts, {spec['months']} months", flush=True)
+    meta = ensure_exports(scale_dir, spec["accounts"], spec["months"], args.seed)
+    exports = scale_dir / "exports"
+    logs = scale_dir / "logs"
+    preset = Settings.from_env().preset
+    limits = {
+        "timeout": args.timeout,
+        "max_rss_bytes": int(args.max_rss_gb * 2**30) if args.max_rss_gb else None,
+    }
+    steps: dict[str, dict] = {}
+    checks: dict[str, dict] = {}
+    scores: dict[str, pd.DataFrame] = {}
+
+    def measure(step: str, command: list[str], **kwargs) -> Measurement:
+        print(f"  {step} ...", flush=True)
+        m = run_measured(command, log_path=logs / f"{step}.log", **limits, **kwargs)
+        entry = m.as_dict() | {"measured_at": datetime.now(UTC).isoformat(timespec="seconds")}
+        steps[step] = entry
+        state = "ok" if m.ok else (m.stopped or f"failed (exit {m.returncode})")
+        print(
+            f"    {m.seconds:8.1f} s   peak RSS {m.peak_rss_bytes / 2**20:8.0f} MiB   {state}",
+            flush=True,
+        )
+        return m
+
+    for ref, module in (("sql", "reference_sql"), ("pandas", "reference_pandas")):
+        if ref in args.steps:
+            out = scale_dir / "results" / f"{ref}_scores.csv"
+            m = measure(
+                ref,
+                [
+                    python(),
+                    "-m",
+                    f"healthmart.bench.{module}",
+                    "--exports-dir",
+                    str(exports),
+                    "--out",
+                    str(out),
+                    "--preset",
+                    preset,
+                ],
+            )
+            if m.ok:
+                scores[ref] = pd.read_csv(out)
+    if "sql" in scores and "pandas" in scores:
+        checks["sql_vs_pandas"] = compare(scores["sql"], scores["pandas"], "SQL vs pandas")
+
+    full_dir = scale_dir / "full"
+    if "full" in args.steps:
+        fresh_run_dir(full_dir, exports)
+        env = pipeline_env(full_dir)
+        m = measure("full", [str(Path(python()).parent / "healthmart"), "run"], env=env)
+        if m.ok:
+            ours = pipeline_scores(full_dir / "serving" / "healthmart.duckdb")
+            for ref in ("sql", "pandas"):
+                if ref in scores:
+                    checks[f"full_vs_{ref}"] = compare(ours, scores[ref], f"full build vs {ref}")
+
+    if "current_day" in args.steps:
+        current_dir = scale_dir / "current_day"
+        fresh_run_dir(current_dir, exports)
+        env = pipeline_env(current_dir)
+        m = measure("current_day", [python(), "-m", "healthmart.bench.current_day"], env=env)
+        if m.ok:
+            ours = pipeline_scores(current_dir / "serving" / "healthmart.duckdb")
+            for ref in ("sql", "pandas"):
+                if ref in scores:
+                    checks[f"current_day_vs_{ref}"] = compare(
+                        ours, scores[ref], f"current-day build vs {ref}"
+                    )
+
+    if "incremental" in args.steps:
+        if not (full_dir / "warehouse.duckdb").exists() or "full" not in steps:
+            print("  incremental: skipped (needs the full build of this run)", flush=True)
+        elif steps["full"]["returncode"] == 0:
+            new_day = add_new_day(full_dir / "exports")
+            print(f"  landed one more day of exports ({new_day})", flush=True)
+            env = pipeline_env(full_dir)
+            m = measure("incremental", [str(Path(python()).parent / "healthmart"), "run"], env=env)
+            steps["incremental"]["new_day"] = new_day.isoformat()
+            if m.ok:
+                # the incremental run against the SQL reference on the exports with the new day
+                out = scale_dir / "results" / "sql_scores_new_day.csv"
+                check = run_measured(
+                    [
+                        python(),
+                        "-m",
+                        "healthmart.bench.reference_sql",
+                        "--exports-dir",
+                        str(full_dir / "exports"),
+                        "--out",
+                        str(out),
+                        "--preset",
+                        preset,
+                    ],
+                    log_path=logs / "sql_new_day.log",
+                )
+                if check.ok:
+                    ours = pipeline_scores(full_dir / "serving" / "healthmart.duckdb")
+                    checks["incremental_vs_sql"] = compare(
+                        ours, pd.read_csv(out), "incremental run vs sql (new day)"
+                    )
+
+    return {
+        "scale": name,
+        "accounts": spec["accounts"],
+        "months": spec["months"],
+        "seed": args.seed,
+        "rows": meta.get("rows", {}),
+        "preset": preset,
+        "steps": steps,
+        "checks": checks,
+    }
+
+
+# ------------------------------------------------------------------------------------------
+# Results
+# ------------------------------------------------------------------------------------------
+def machine() -> dict:
+    mem = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem = round(int(line.split()[1]) / 2**20, 1)
+    except OSError:
+        pass
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gib": mem,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+        "pandas": pd.__version__,
+        "load_average_at_end": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+    }
+
+
+def merge_results(path: Path, new: list[dict]) -> dict:
+    """Merge this run's scales into the results file: steps and checks run now replace the
+    earlier ones of the same scale; the others keep their last figures."""
+    results = json.loads(path.read_text()) if path.exists() else {}
+    scales = results.get("scales", {})
+    for entry in new:
+        old = scales.get(entry["scale"], {})
+        same_data = all(old.get(k) == entry[k] for k in ("accounts", "months", "seed", "preset"))
+        if old and same_data:
+            entry["steps"] = {**old.get("steps", {}), **entry["steps"]}
+            entry["checks"] = {**old.get("checks", {}), **entry["checks"]}
+            entry["rows"] = entry["rows"] or old.get("rows", {})
+        scales[entry["scale"]] = entry
+    results["scales"] = {k: scales[k] for k in SCALES if k in scales}
+    results["machine"] = machine()
+    results["updated_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    results["note"] = (
+        "One run on one machine, shared with other work while it ran: indicative figures, "
+        "not a controlled measurement."
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m healthmart.bench", description=__doc__)
+    parser.add_argument("--scales", default="S", help="comma-separated: S, M, L (default S)")
+    parser.add_argument(
+        "--steps", default=",".join(STEPS), help=f"comma-separated, of: {', '.join(STEPS)}"
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=Path(os.environ.get("HEALTHMART_BENCH_DIR") or PROJECT_ROOT / "data" / "bench"),
+        help="scratch folder: exports, warehouses, logs (HEALTHMART_BENCH_DIR, data/bench)",
+    )
+    parser.add_argument("--results", type=Path, default=PROJECT_ROOT / "docs" / "benchmark.json")
+    parser.add_argument("--markdown", type=Path, default=PROJECT_ROOT / "docs" / "benchmark.md")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--timeout", type=float, default=3600, help="stop a command after this many seconds"
+    )
+    parser.add_argument(
+        "--max-rss-gb", type=float, default=16, help="stop a command whose tree exceeds this"
+    )
+    args = parser.parse_args(argv)
+    names = [s.strip().upper() for s in args.scales.split(",") if s.strip()]
+    args.steps = {s.strip() for s in args.steps.split(",") if s.strip()}
+    unknown = [n for n in names if n not in SCALES] + sorted(args.steps - set(STEPS))
+    if unknown:
+        parser.error(f"unknown scale or step: {', '.join(unknown)}")
+    args.workdir = args.workdir.resolve()
+
+    entries = [bench_scale(name, args) for name in names]
+    results = merge_results(args.results, entries)
+    write_markdown(results, args.markdown)
+    print(f"Results: {args.results} and {args.markdown}")
+
+    failed_checks = [
+        f"{e['scale']}: {c['what']} ({c['mismatches']} mismatches)"
+        for e in entries
+        for c in e["checks"].values()
+        if c["mismatches"]
+    ]
+    failed_steps = [
+        f"{e['scale']}: {step} ({s.get('stopped') or 'exit ' + str(s['returncode'])})"
+        for e in entries
+        for step, s in e["steps"].items()
+        if s["returncode"] != 0 or s.get("stopped")
+    ]
+    for line in failed_steps:
+        print(f"STEP DID NOT FINISH: {line}", file=sys.stderr)
+    if failed_checks:
+        for line in failed_checks:
+            print(f"CHECK FAILED: {line}", file=sys.stderr)
+        return 1
+    return 0

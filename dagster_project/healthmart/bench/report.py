@@ -1,0 +1,131 @@
+"""docs/benchmark.md: the benchmark results (docs/benchmark.json) as tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+HEADER = """# Benchmark
+
+`make bench` (`python -m healthmart.bench`) generates the sample exports at each scale once,
+then measures each command as its own process: wall clock and peak resident memory of the
+process tree (sampled every 0.1 s). **{note}**
+
+- **full build**: `healthmart run` on a fresh warehouse: ingest, every scoring date, publication,
+  summary and report.
+- **incremental run**: after the full build, one more day of exports lands (the last day's rows
+  of usage, billing, support, survey and CSM copied one day later, with new ids) and
+  `healthmart run` runs again.
+- **current-day build**: a fresh warehouse scoring only the latest date (`healthmart run` has no
+  option for a date range; `healthmart.bench.current_day` runs the same Dagster job with the
+  latest date as its partition range; dbt also restates the date 30 days before it).
+- **SQL limit**: reference (a), one hand-written DuckDB script scoring the latest date straight
+  from the export files (`dagster_project/healthmart/bench/reference.sql`).
+- **pandas**: reference (b), the same in plain pandas (`healthmart/bench/reference_pandas.py`).
+- ratios: **ours / SQL** = current-day build ÷ SQL limit; **daily / SQL** = incremental run ÷
+  SQL limit; **pandas / ours** = pandas ÷ current-day build; **incremental / full**.
+
+Both references compute what the pipeline computes for the latest scoring date (all twelve
+signals, windows, normalisation, missing-data policies, the preset assigned by lifecycle stage,
+renormalised weights) and are checked against `marts.fct_health_scores.computed_score`
+(tolerance 0.01) in the same run.
+"""
+
+
+def _duration(step: dict | None) -> str:
+    if not step:
+        return "—"
+    if step.get("stopped"):
+        return f"stopped ({step['stopped']})"
+    if step.get("returncode"):
+        return f"failed (exit {step['returncode']})"
+    seconds = float(step["seconds"])
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest:02d} s"
+
+
+def _ok(step: dict | None) -> bool:
+    return bool(step) and not step.get("stopped") and not step.get("returncode")
+
+
+def _ratio(a: dict | None, b: dict | None) -> str:
+    if not (_ok(a) and _ok(b)) or not float(b["seconds"]):
+        return "—"
+    ratio = float(a["seconds"]) / float(b["seconds"])
+    return f"{ratio:.1f}×" if ratio >= 1 else f"{ratio:.2f}×"
+
+
+def _memory(step: dict | None) -> str:
+    if not step:
+        return "—"
+    mib = float(step["peak_rss_bytes"]) / 2**20
+    text = f"{mib / 1024:.1f} GiB" if mib >= 1024 else f"{mib:.0f} MiB"
+    return text if _ok(step) else f"{text} (at stop)"
+
+
+def render(results: dict) -> str:
+    lines = [HEADER.format(note=results.get("note", "")).rstrip(), ""]
+    m = results.get("machine", {})
+    lines += [
+        f"Machine: {m.get('cpus')} CPUs, {m.get('memory_gib')} GiB, {m.get('platform')}; "
+        f"Python {m.get('python')}, DuckDB {m.get('duckdb')}, pandas {m.get('pandas')}. "
+        f"Updated {results.get('updated_at')}.",
+        "",
+        "| scale | accounts × months | usage rows | all rows | full build | incremental run "
+        "| current-day build | SQL limit | pandas | ours / SQL | daily / SQL | pandas / ours "
+        "| incremental / full |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, e in results.get("scales", {}).items():
+        s = e.get("steps", {})
+        rows = e.get("rows", {})
+        lines.append(
+            f"| {name} | {e['accounts']:,} × {e['months']} | {rows.get('usage', 0):,} "
+            f"| {sum(rows.values()):,} | {_duration(s.get('full'))} "
+            f"| {_duration(s.get('incremental'))} | {_duration(s.get('current_day'))} "
+            f"| {_duration(s.get('sql'))} | {_duration(s.get('pandas'))} "
+            f"| {_ratio(s.get('current_day'), s.get('sql'))} "
+            f"| {_ratio(s.get('incremental'), s.get('sql'))} "
+            f"| {_ratio(s.get('pandas'), s.get('current_day'))} "
+            f"| {_ratio(s.get('incremental'), s.get('full'))} |"
+        )
+    lines += [
+        "",
+        "Peak memory (resident, whole process tree):",
+        "",
+        "| scale | full build | incremental run | current-day build | SQL limit | pandas |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, e in results.get("scales", {}).items():
+        s = e.get("steps", {})
+        lines.append(
+            f"| {name} | {_memory(s.get('full'))} | {_memory(s.get('incremental'))} "
+            f"| {_memory(s.get('current_day'))} | {_memory(s.get('sql'))} "
+            f"| {_memory(s.get('pandas'))} |"
+        )
+    lines += ["", "## Checks", ""]
+    lines += [
+        "| scale | check | score date | accounts | mismatches | max abs diff |",
+        "|---|---|---|---:|---:|---:|",
+    ]
+    for name, e in results.get("scales", {}).items():
+        for c in e.get("checks", {}).values():
+            lines.append(
+                f"| {name} | {c['what']} | {', '.join(c['score_dates'])} | {c['accounts']:,} "
+                f"| {c['mismatches']} | {c['max_abs_diff']:.4f} |"
+            )
+    not_run = [
+        f"{name}: {step}"
+        for name, e in results.get("scales", {}).items()
+        for step in ("full", "incremental", "current_day", "sql", "pandas")
+        if step not in e.get("steps", {})
+    ]
+    if not_run:
+        lines += ["", "Not measured (—): " + "; ".join(not_run) + "."]
+    return "\n".join(lines) + "\n"
+
+
+def write_markdown(results: dict, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render(results))
