@@ -24,12 +24,15 @@ warm-up) .. 2026-07-01 (the day after the last activity).
      share of the features in use that an account uses, stays defined for everyone).
   Z  churned 2026-01-10, before the first scoring date: never scored (its current row has
      no score and tier unscored, which the mart's expectation suite must accept).
-  N  signed up 2026-02-15: onboarding preset until its tenure reaches 90 days on 05-16, hbr
-     from then on; s=4 (75), no renewal intent, NPS 10 (a promoter: NPS +100 -> 100).
+  N  signed up 2026-02-15, so in the onboarding stage until its tenure reaches 90 days on
+     05-16; s=4 (75), no renewal intent, NPS 10 on 02-20 (a promoter: NPS +100 -> 100).
+     The default config scores both stages with hbr; a rebuild with the onboarding preset
+     assigned to onboarding accounts checks the switch.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -304,7 +307,26 @@ def test_drivers_add_up_to_every_change(mart) -> None:
 # --- segments and lifecycle ----------------------------------------------------------------
 
 
-def test_stage_change_keeps_history(mart) -> None:
+@pytest.fixture(scope="module")
+def onboarding(history: Settings, tmp_path_factory: pytest.TempPathFactory):
+    """The whole history rescored with onboarding accounts assigned the onboarding preset
+    (seeds/preset_assignments.csv assigns the run's preset to both stages by default)."""
+    warehouse = rebuild(
+        history,
+        tmp_path_factory.mktemp("onboarding"),
+        "preset_assignments.csv",
+        "onboarding,*,default,",
+        "onboarding,*,onboarding,",
+        FIRST_DAY.isoformat(),
+        LAST_DAY.isoformat(),
+    )
+    con = duckdb.connect(str(warehouse), read_only=True)
+    yield con
+    con.close()
+
+
+def test_stage_change_keeps_history(onboarding) -> None:
+    mart = onboarding
     stages = rows(
         mart,
         "select lifecycle_stage, preset, min(score_date), max(score_date), count(*) "
@@ -330,7 +352,8 @@ def test_stage_change_keeps_history(mart) -> None:
     )
 
 
-def test_stage_change_is_a_weighting_change(mart) -> None:
+def test_stage_change_is_a_weighting_change(onboarding) -> None:
+    mart = onboarding
     parts = rows(
         mart,
         "select sum(data_change), sum(weighting_change), sum(restatement_change), "
@@ -387,8 +410,9 @@ def test_entered_risk(mart) -> None:
     assert fired(mart, "entered_risk", "D") == [date(2026, 4, 1)]  # the override
     assert fired(mart, "entered_risk", "E") == [date(2026, 2, 10)]
     # N's first score (02-16, before its assessment is in force): csm_sentiment neutral 50
-    # -> (0.4 x 20 + 0.3 x 50) / 0.7 = 32.86 (at_risk); 43.57 the next day, the same tier
-    assert score(mart, "N", "2026-02-16")[1:3] == (32.86, "at_risk")
+    # -> (50 + 25) / 2 = 37.5 (at_risk); (75 + 25) / 2 = 50 (at_risk) the next day
+    assert score(mart, "N", "2026-02-16")[1:3] == (37.5, "at_risk")
+    assert score(mart, "N", "2026-02-17")[1:3] == (50.0, "at_risk")
     assert fired(mart, "entered_risk", "N") == [date(2026, 2, 16)]
     assert fired(mart, "entered_risk", "C") == []
 
@@ -469,20 +493,17 @@ def test_customer_value(mart) -> None:
 # --- a config change -----------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def restated(history: Settings, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the warehouse, rebuilt for 2026-06-20 .. 2026-07-01 only, after a config
-    change: csm_sentiment's healthy value 5 -> 4 (so a 4 now scores 100)."""
-    root = tmp_path_factory.mktemp("config_change")
+def rebuild(
+    history: Settings, root: Path, seed: str, old: str, new: str, start: str, end: str
+) -> Path:
+    """A copy of the history's warehouse, rebuilt by dbt for start .. end with one line of a
+    config seed edited (the project and the seeds copied beside it)."""
     project = root / "dbt_models"
     shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
     shutil.copytree(PROJECT_ROOT / "seeds", root / "seeds")
-    config = (root / "seeds" / "signal_config.csv").read_text()
-    changed = config.replace(
-        "csm_sentiment,csm,threshold,1.00,5.00", "csm_sentiment,csm,threshold,1.00,4.00"
-    )
-    assert changed != config
-    (root / "seeds" / "signal_config.csv").write_text(changed)
+    text = (root / "seeds" / seed).read_text()
+    assert old in text, (seed, old)
+    (root / "seeds" / seed).write_text(text.replace(old, new, 1))
     warehouse = root / "warehouse.duckdb"
     shutil.copy(history.warehouse_path, warehouse)
     env = {**os.environ, **history.dbt_env(), "HEALTHMART_WAREHOUSE_PATH": str(warehouse)}
@@ -496,13 +517,28 @@ def restated(history: Settings, tmp_path_factory: pytest.TempPathFactory) -> Pat
             "--select",
             "resource_type:seed int_config__fingerprints dim_config_versions tag:per_scoring_date",
             "--vars",
-            '{"start_date": "2026-06-20", "end_date": "2026-07-01", "preset": "hbr"}',
+            json.dumps({"start_date": start, "end_date": end, "preset": "hbr"}),
         ],
         cwd=project,
         env=env,
         check=True,
     )
     return warehouse
+
+
+@pytest.fixture(scope="module")
+def restated(history: Settings, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The history rebuilt for 2026-06-20 .. 2026-07-01 only, after a config change:
+    csm_sentiment's healthy value 5 -> 4 (so a 4 now scores 100)."""
+    return rebuild(
+        history,
+        tmp_path_factory.mktemp("config_change"),
+        "signal_config.csv",
+        "csm_sentiment,csm,threshold,1.00,5.00",
+        "csm_sentiment,csm,threshold,1.00,4.00",
+        "2026-06-20",
+        "2026-07-01",
+    )
 
 
 def test_config_change_keeps_past_rows_and_is_separated(restated: Path) -> None:
