@@ -3,6 +3,7 @@ is the end-to-end run of the real job that several test modules read."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -43,7 +44,12 @@ def e2e_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     read them. The report goes to `<root>/health_report.html`."""
     from test_end_to_end import write_exports
 
-    root = tmp_path_factory.mktemp("e2e")
+    return run_job_once(tmp_path_factory.mktemp("e2e"), write_exports)
+
+
+def run_job_once(root: Path, write_exports: Callable[[Path], None]) -> Settings:
+    """Write hand-made exports under root/exports and run the real daily job on them once
+    (every path under root; the report goes to `<root>/health_report.html`)."""
     settings = Settings(
         exports_dir=root / "exports",
         serving_path=root / "serving.duckdb",

@@ -43,6 +43,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import run_job_once
 from healthmart.dbt_project import dbt_executable
 from healthmart.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
 
@@ -126,24 +127,7 @@ def write_exports(exports: Path) -> None:
 @pytest.fixture(scope="module")
 def history(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """The real daily job (`healthmart run`) once on the exports above."""
-    from healthmart.cli import run
-
-    root = tmp_path_factory.mktemp("history")
-    settings = Settings(
-        exports_dir=root / "exports",
-        serving_path=root / "serving.duckdb",
-        warehouse_path=root / "warehouse.duckdb",
-        preset="hbr",
-    )
-    write_exports(settings.exports_dir)
-    mp = pytest.MonkeyPatch()
-    mp.setenv("DAGSTER_HOME", str(root / "dagster_home"))
-    mp.setenv("HEALTHMART_REPORT_PATH", str(root / "health_report.html"))
-    try:
-        assert run(settings, accounts=0, months=0, seed=0) == 0
-    finally:
-        mp.undo()
-    return settings
+    return run_job_once(tmp_path_factory.mktemp("history"), write_exports)
 
 
 @pytest.fixture(scope="module")
