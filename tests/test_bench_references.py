@@ -35,13 +35,13 @@ def write_corrections(exports: Path) -> dict[str, str]:
     account = accounts.iloc[[0]].copy()
     account["licensed_seats"] = "3"
     account["segment"] = "Enterprise"
-    account["updated_at"] = "2030-01-01T00:00:00Z"
+    account["updated_at"] = "2026-10-31T00:00:00Z"  # after every generated one, not in the future
     account.to_csv(exports / "accounts" / "accounts_correction.csv", index=False)
 
     # the most recent paid invoice of another account, voided later
     invoice = billing[billing["status"] == "paid"].sort_values("issued_date").iloc[[-1]].copy()
     invoice["status"] = "void"
-    invoice["updated_at"] = "2030-01-01T00:00:00Z"
+    invoice["updated_at"] = "2026-10-31T00:00:00Z"
     invoice.to_csv(exports / "billing" / "billing_correction.csv", index=False)
 
     # an older version of a recent ticket, re-exported: must not win
