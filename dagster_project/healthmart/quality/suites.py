@@ -141,15 +141,22 @@ def expectation(
     }
 
 
-def _uniqueness(columns: Iterable[str], description: str) -> dict[str, Any]:
+def _uniqueness(
+    columns: Iterable[str], description: str, severity: str = CRITICAL
+) -> dict[str, Any]:
     columns = list(columns)
     if len(columns) == 1:
         return expectation(
-            "expect_column_values_to_be_unique", description, frame=DUPLICATES, column=columns[0]
+            "expect_column_values_to_be_unique",
+            description,
+            severity=severity,
+            frame=DUPLICATES,
+            column=columns[0],
         )
     return expectation(
         "expect_compound_columns_to_be_unique",
         description,
+        severity=severity,
         frame=DUPLICATES,
         column_list=columns,
     )
@@ -260,12 +267,16 @@ def export_suite(source: Source) -> dict[str, Any]:
                     max_value={"$PARAMETER": "latest_plausible_date"},
                 )
             )
+    # A warning, not a block: the same key in two files (an export delivered twice, a
+    # re-delivered day) is resolved by the contract - the newest version column, else the
+    # newest file, wins - and duplicates within one file are quarantined by the ingest.
     key = list(source.key) + ([source.version_column] if source.version_column else [])
     exps.append(
         _uniqueness(
             key,
-            f"one row per {', '.join(key)} among the files validated together (the same key "
-            "in two files of one delivery with the same version is ambiguous)",
+            f"one row per {', '.join(key)} among the files validated together (a key in two "
+            "files is resolved by the newest version, else the newest file)",
+            severity=WARNING,
         )
     )
     derived: dict[str, str] = {}
