@@ -54,6 +54,8 @@ earlier as (
     select
         today.account_id,
         today.score_date,
+        today.preset,
+        today.earlier_date,
         assigned.preset as earlier_preset
     from today
     inner join assigned
@@ -61,145 +63,127 @@ earlier as (
         and assigned.score_date = today.earlier_date
 ),
 
-today_contributions as (
+-- Every contribution the split needs, one row per source, read in two scans of the
+-- weighted signals: today's under today's preset, and the ones 30 days earlier restated under
+-- today's preset and under the preset of then (both presets' rows in one join); then what was
+-- published 30 days earlier. Each row carries its value in its own column, 0 in the others.
+parts as (
     select
         today.account_id,
         today.score_date,
         weighted_signals.signal,
         weighted_signals.dimension,
+        weighted_signals.dimension as today_dimension,
         weighted_signals.signal_score,
-        weighted_signals.contribution
+        cast(null as double) as signal_score_30d_ago,
+        weighted_signals.contribution,
+        0.0 as restated_today_preset_contribution,
+        0.0 as restated_earlier_preset_contribution,
+        0.0 as published_contribution
     from today
     inner join weighted_signals
         on today.account_id = weighted_signals.account_id
         and today.score_date = weighted_signals.score_date
         and today.preset = weighted_signals.preset
-),
 
-restated_today_preset as (
-    select
-        today.account_id,
-        today.score_date,
-        weighted_signals.signal,
-        weighted_signals.dimension,
-        weighted_signals.signal_score,
-        weighted_signals.contribution
-    from today
-    inner join earlier
-        on today.account_id = earlier.account_id
-        and today.score_date = earlier.score_date
-    inner join weighted_signals
-        on today.account_id = weighted_signals.account_id
-        and weighted_signals.score_date = today.earlier_date
-        and today.preset = weighted_signals.preset
-),
+    union all
 
-restated_earlier_preset as (
     select
         earlier.account_id,
         earlier.score_date,
         weighted_signals.signal,
         weighted_signals.dimension,
-        weighted_signals.contribution
+        cast(null as {{ dbt.type_string() }}) as today_dimension,
+        cast(null as double) as signal_score,
+        case
+            when weighted_signals.preset = earlier.preset then weighted_signals.signal_score
+        end as signal_score_30d_ago,
+        0.0 as contribution,
+        case
+            when weighted_signals.preset = earlier.preset then weighted_signals.contribution
+            else 0.0
+        end as restated_today_preset_contribution,
+        case
+            when weighted_signals.preset = earlier.earlier_preset then weighted_signals.contribution
+            else 0.0
+        end as restated_earlier_preset_contribution,
+        0.0 as published_contribution
     from earlier
-    inner join today
-        on earlier.account_id = today.account_id
-        and earlier.score_date = today.score_date
     inner join weighted_signals
         on earlier.account_id = weighted_signals.account_id
-        and weighted_signals.score_date = today.earlier_date
-        and earlier.earlier_preset = weighted_signals.preset
-),
+        and earlier.earlier_date = weighted_signals.score_date
+    where weighted_signals.preset in (earlier.preset, earlier.earlier_preset)
 
-published_earlier as (
+    union all
+
     select
         today.account_id,
         today.score_date,
         published_signals.signal,
         published_signals.dimension,
-        published_signals.preset,
-        published_signals.config_version,
-        published_signals.contribution
+        cast(null as {{ dbt.type_string() }}) as today_dimension,
+        cast(null as double) as signal_score,
+        cast(null as double) as signal_score_30d_ago,
+        0.0 as contribution,
+        0.0 as restated_today_preset_contribution,
+        0.0 as restated_earlier_preset_contribution,
+        published_signals.contribution as published_contribution
     from today
     inner join published_signals
         on today.account_id = published_signals.account_id
-        and published_signals.score_date = today.earlier_date
+        and today.earlier_date = published_signals.score_date
 ),
 
-published_accounts as (
-    select distinct
-        account_id,
-        score_date,
-        preset,
-        config_version
-    from published_earlier
-),
-
-signal_keys as (
-    select account_id, score_date, signal, dimension from today_contributions
-    union
-    select account_id, score_date, signal, dimension from restated_today_preset
-    union
-    select account_id, score_date, signal, dimension from restated_earlier_preset
-    union
-    select account_id, score_date, signal, dimension from published_earlier
-),
-
--- a signal sits in one dimension per preset; today's dimension names the row when it has one
-keyed as (
+-- one row per account-day and signal: each sum adds one value to zeros (exact); a signal
+-- sits in one dimension per preset, today's dimension names the row when it has one
+by_signal as (
     select
         account_id,
         score_date,
         signal,
-        min(dimension) as any_dimension
-    from signal_keys
+        coalesce(max(today_dimension), min(dimension)) as dimension,
+        max(signal_score) as signal_score,
+        max(signal_score_30d_ago) as signal_score_30d_ago,
+        sum(contribution) as contribution,
+        sum(restated_today_preset_contribution) as restated_today_preset_contribution,
+        sum(restated_earlier_preset_contribution) as restated_earlier_preset_contribution,
+        sum(published_contribution) as published_contribution
+    from parts
     group by account_id, score_date, signal
+),
+
+published_accounts as (
+    select
+        today.account_id,
+        today.score_date,
+        min(published_signals.preset) as preset,
+        min(published_signals.config_version) as config_version
+    from today
+    inner join published_signals
+        on today.account_id = published_signals.account_id
+        and today.earlier_date = published_signals.score_date
+    group by today.account_id, today.score_date
 ),
 
 joined as (
     select
-        keyed.account_id,
-        keyed.score_date,
-        keyed.signal,
-        coalesce(today_contributions.dimension, keyed.any_dimension) as dimension,
+        by_signal.*,
         today.preset,
         today.config_version,
         earlier.earlier_preset,
         published_accounts.preset as published_preset_30d_ago,
         published_accounts.config_version as config_version_30d_ago,
-        published_accounts.account_id is not null as has_published_30d_ago,
-        today_contributions.signal_score,
-        restated_today_preset.signal_score as signal_score_30d_ago,
-        coalesce(today_contributions.contribution, 0) as contribution,
-        coalesce(restated_today_preset.contribution, 0) as restated_today_preset_contribution,
-        coalesce(restated_earlier_preset.contribution, 0) as restated_earlier_preset_contribution,
-        coalesce(published_earlier.contribution, 0) as published_contribution
-    from keyed
+        published_accounts.account_id is not null as has_published_30d_ago
+    from by_signal
     inner join today
-        on keyed.account_id = today.account_id
-        and keyed.score_date = today.score_date
+        on by_signal.account_id = today.account_id
+        and by_signal.score_date = today.score_date
     left join earlier
-        on keyed.account_id = earlier.account_id
-        and keyed.score_date = earlier.score_date
+        on by_signal.account_id = earlier.account_id
+        and by_signal.score_date = earlier.score_date
     left join published_accounts
-        on keyed.account_id = published_accounts.account_id
-        and keyed.score_date = published_accounts.score_date
-    left join today_contributions
-        on keyed.account_id = today_contributions.account_id
-        and keyed.score_date = today_contributions.score_date
-        and keyed.signal = today_contributions.signal
-    left join restated_today_preset
-        on keyed.account_id = restated_today_preset.account_id
-        and keyed.score_date = restated_today_preset.score_date
-        and keyed.signal = restated_today_preset.signal
-    left join restated_earlier_preset
-        on keyed.account_id = restated_earlier_preset.account_id
-        and keyed.score_date = restated_earlier_preset.score_date
-        and keyed.signal = restated_earlier_preset.signal
-    left join published_earlier
-        on keyed.account_id = published_earlier.account_id
-        and keyed.score_date = published_earlier.score_date
-        and keyed.signal = published_earlier.signal
+        on by_signal.account_id = published_accounts.account_id
+        and by_signal.score_date = published_accounts.score_date
 )
 
 select
