@@ -1,4 +1,7 @@
--- Every signal score weighted by every preset (seeds/preset_weights.csv): a signal's
+-- depends_on: {{ ref('preset_assignments') }}
+-- Every signal score weighted by each preset the marts can show (the run's preset and the
+-- presets of seeds/preset_assignments.csv; int_health_scores__weighted scores every preset
+-- of seeds/preset_weights.csv for the backtest, without the signal-level rows): a signal's
 -- effective weight is its dimension's weight renormalised over the dimensions that have a
 -- score, times its weight within the dimension renormalised over the signals that have one.
 -- Effective weights of an account-day sum to 1 per preset; contributions sum to the score.
@@ -17,6 +20,9 @@ signal_scores as (
 
 preset_weights as (
     select * from {{ ref('preset_weights') }}
+    where preset in (
+        {%- for preset in assigned_presets() %}'{{ preset }}'{{ ", " if not loop.last }}{% endfor -%}
+    )
 ),
 
 weighted as (
