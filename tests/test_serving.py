@@ -28,10 +28,15 @@ import dagster as dg
 import duckdb
 import pytest
 from healthmart import publish
-from healthmart.assets.serving import mart_asset_key
+from healthmart.assets.serving import (
+    PER_DATE_MODELS,
+    PUBLISHED_MODELS,
+    changed_dates,
+    mart_asset_key,
+)
 from healthmart.cli import run
 from healthmart.definitions import defs
-from healthmart.publish import publish_serving_file, temp_path
+from healthmart.publish import ChangedDates, publish_serving_file, temp_path
 from healthmart.runlock import RunLockBusy, holder_pid, lock_file_for, lock_timeout, run_lock
 from healthmart.settings import PROJECT_ROOT, Settings
 
@@ -300,6 +305,37 @@ def test_serving_file_is_published_after_every_analyst_model() -> None:
     assert set(ANALYST_VIEWS + ANALYST_TABLES) <= analyst_models
     for model in analyst_models:
         assert mart_asset_key(model) in serving.parent_keys, model
+
+
+def test_per_date_models_are_the_published_incremental_marts() -> None:
+    """The publication writes only the run's dates of these: they must be exactly the
+    published marts that dbt builds per scoring date, incrementally by score_date."""
+    manifest = json.loads((PROJECT_ROOT / "dbt_models" / "target" / "manifest.json").read_text())
+    per_date = {
+        node["name"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model"
+        and "per_scoring_date" in node["tags"]
+        and node["config"].get("materialized") == "incremental"
+        and node["config"].get("unique_key") == "score_date"
+        and node["name"] in PUBLISHED_MODELS
+    }
+    assert set(PER_DATE_MODELS) == per_date
+
+
+def test_changed_dates_come_from_the_run_tags() -> None:
+    ranged = changed_dates(
+        {
+            "dagster/asset_partition_range_start": "2026-03-01",
+            "dagster/asset_partition_range_end": "2026-03-04",
+        }
+    )
+    assert (ranged.first.isoformat(), ranged.last.isoformat()) == ("2026-03-01", "2026-03-04")
+    assert ranged.tables == {f"marts.{m}" for m in PER_DATE_MODELS}
+    single = changed_dates({"dagster/partition": "2026-03-02"})
+    assert single.first == single.last and single.first.isoformat() == "2026-03-02"
+    assert changed_dates({}) is None  # unpartitioned: everything is copied
+    assert changed_dates({"dagster/partition": "not-a-date"}) is None
 
 
 # ------------------------------------------------------------------------------------------
@@ -770,3 +806,83 @@ def test_older_duckdb_client_reads_the_serving_file(
 
 def _sql_text(value: object) -> str:
     return str(value).replace("'", "''")
+
+
+# ------------------------------------------------------------------------------------------
+# Publishing only the changed dates gives the file a full copy gives
+# ------------------------------------------------------------------------------------------
+
+
+def published_rows(path: Path) -> dict[str, list]:
+    """Every published table's rows (sorted) and every view's SQL, by schema.name."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        out: dict[str, list] = {}
+        for schema, name in con.execute(
+            "select schema_name, table_name from duckdb_tables()"
+        ).fetchall():
+            rows = con.execute(f'select * from "{schema}"."{name}"').fetchall()
+            out[f"{schema}.{name}"] = sorted(rows, key=repr)
+        for schema, name, sql in con.execute(
+            "select schema_name, view_name, sql from duckdb_views() where not internal"
+        ).fetchall():
+            out[f"{schema}.{name}"] = [sql]
+        return out
+    finally:
+        con.close()
+
+
+def test_publishing_the_changed_dates_equals_a_full_copy(
+    published: PublishedRun, tmp_path: Path
+) -> None:
+    assert published.returncode == 0
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(published.settings.warehouse_path, warehouse)
+    base = tmp_path / "base" / "healthmart.duckdb"
+    publish_serving_file(warehouse, base)
+    con = duckdb.connect(str(warehouse))
+    try:
+        (last,) = con.execute("select max(score_date) from marts.fct_health_scores").fetchone()
+        (first,) = con.execute("select min(score_date) from marts.fct_health_scores").fetchone()
+        # a run rewrote the last date of the per-date marts, and the whole-history tables
+        con.execute(
+            "update marts.fct_health_scores set health_score = 100 - health_score "
+            "where score_date = ?",
+            [last],
+        )
+        con.execute(
+            "delete from marts.fct_signal_scores where score_date = ? and signal = 'nps'", [last]
+        )
+        con.execute(
+            "update marts.fct_health_drivers set contribution = contribution + 1 "
+            "where score_date = ?",
+            [last],
+        )
+        con.execute("update marts.dim_accounts set account_name = 'renamed'")
+        con.execute("create table marts.fct_new_history as select 1 as x")
+    finally:
+        con.close()
+    changed = ChangedDates(last, last, frozenset(f"marts.{m}" for m in PER_DATE_MODELS))
+
+    in_place = tmp_path / "in_place" / "healthmart.duckdb"
+    in_place.parent.mkdir()
+    shutil.copyfile(base, in_place)
+    result = publish_serving_file(warehouse, in_place, changed)
+    assert sorted(result.updated_in_place) == sorted(changed.tables)
+    full = tmp_path / "full" / "healthmart.duckdb"
+    full_result = publish_serving_file(warehouse, full)
+    assert full_result.updated_in_place == ()
+    assert result.tables == full_result.tables
+    assert published_rows(in_place) == published_rows(full)
+
+    # a rebuild that dropped a date outside the range: that table is copied whole
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute("delete from marts.fct_health_scores where score_date = ?", [first])
+    finally:
+        con.close()
+    result = publish_serving_file(warehouse, in_place, changed)
+    assert "marts.fct_health_scores" not in result.updated_in_place
+    assert len(result.updated_in_place) == len(PER_DATE_MODELS) - 1
+    full_result = publish_serving_file(warehouse, full)
+    assert published_rows(in_place) == published_rows(full)

@@ -19,7 +19,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -122,14 +122,30 @@ class ScoringRange:
     full: bool = False  # all history from scratch (the per-date marts are rebuilt whole)
     data_span: tuple[date, date] | None = None
     ingested_through: datetime | None = None
+    first_supported: date | None = None  # the first date the data supports
 
     def describe(self) -> str:
         why = "; ".join(self.reasons)
         if self.start is None:
             return f"Nothing to rebuild: {why}."
         days = (self.end - self.start).days + 1
-        what = "all history" if self.full else f"{days} day{'s' if days != 1 else ''}"
+        what = f"{days} day{'s' if days != 1 else ''}"
+        if self.full:
+            what = "all history" if self.start == self.first_supported else f"{what}, from scratch"
         return f"Scoring dates {self.start} .. {self.end} ({what}): {why}"
+
+    def starting_from(self, first: date | str | None) -> ScoringRange:
+        """The range without the dates before `first` (a date, or 'latest': the last date
+        only): a first run that scores only recent history (`healthmart run --score-from`)."""
+        if first is None or self.start is None:
+            return self
+        cut = self.end if first == "latest" else first
+        if cut <= self.start:
+            return self
+        note = f"dates before {cut} left out (--score-from {first})"
+        if cut > self.end:
+            return replace(self, start=None, end=None, reasons=(*self.reasons, note))
+        return replace(self, start=cut, reasons=(*self.reasons, note))
 
 
 def scoring_hash() -> str:
@@ -185,7 +201,7 @@ def plan_scoring_range(
     )
 
     def full(*reasons: str) -> ScoringRange:
-        return ScoringRange(first, last, reasons, True, span, ingested_through)
+        return ScoringRange(first, last, reasons, True, span, ingested_through, first)
 
     if restate:
         return full("--restate: rescoring all history")
@@ -297,20 +313,35 @@ def _record_scoring_run(
         con.close()
 
 
-def run(settings: Settings, accounts: int, months: int, seed: int, restate: bool = False) -> int:
+def run(
+    settings: Settings,
+    accounts: int,
+    months: int,
+    seed: int,
+    restate: bool = False,
+    score_from: date | str | None = None,
+) -> int:
     """The whole run under the run lock of the warehouse: one run at a time.
 
     restate: rescore all history (e.g. after a config change) instead of the dates that need it.
+    score_from: score no date before it ('latest': the last date the data supports only).
     """
     try:
         with run_lock(settings.warehouse_path, lock_timeout()):
-            return _run_locked(settings, accounts, months, seed, restate)
+            return _run_locked(settings, accounts, months, seed, restate, score_from)
     except RunLockBusy as busy:
         print(busy, file=sys.stderr)
         return 1
 
 
-def _run_locked(settings: Settings, accounts: int, months: int, seed: int, restate: bool) -> int:
+def _run_locked(
+    settings: Settings,
+    accounts: int,
+    months: int,
+    seed: int,
+    restate: bool,
+    score_from: date | str | None,
+) -> int:
     started = time.monotonic()
     try:
         ingest_config = load_ingest_config(*settings.ingest_config_location())
@@ -380,7 +411,7 @@ def _run_locked(settings: Settings, accounts: int, months: int, seed: int, resta
                 date.fromisoformat(daily_partitions.get_last_partition_key()),
             ),
             serving_exists=settings.serving_path.exists(),
-        )
+        ).starting_from(score_from)
     finally:
         con.close()
     if plan.data_span is None:
@@ -526,6 +557,17 @@ def _quick_event_log(instance: Any, run_id: str) -> Iterator[None]:
         yield
 
 
+def score_from_arg(text: str) -> date | str:
+    if text == "latest":
+        return text
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an ISO date (YYYY-MM-DD) or 'latest', got {text!r}"
+        ) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="healthmart", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -542,6 +584,13 @@ def main(argv: list[str] | None = None) -> int:
         "--restate",
         action="store_true",
         help="rescore all history (e.g. after a config change), not only the dates that need it",
+    )
+    run_p.add_argument(
+        "--score-from",
+        type=score_from_arg,
+        metavar="DATE|latest",
+        help="score no date before DATE (ISO), or only the latest date the data supports: "
+        "a first run on a long history without the backfill (default: every date needed)",
     )
     run_p.add_argument(
         "--ingest-config",
@@ -597,7 +646,12 @@ def main(argv: list[str] | None = None) -> int:
             ingest_config=args.ingest_config,
         )
         return run(
-            settings, args.sample_accounts, args.sample_months, args.sample_seed, args.restate
+            settings,
+            args.sample_accounts,
+            args.sample_months,
+            args.sample_seed,
+            args.restate,
+            args.score_from,
         )
     if args.command == "summary":
         from healthmart.summary import render_summary

@@ -16,13 +16,23 @@ published beside them. The descriptions dbt writes as comments (persist_docs) ar
 
 The file is written in DuckDB storage format SERVING_STORAGE_VERSION, which DuckDB clients
 from 1.1 on can read.
+
+A daily run rewrote a few scoring dates of the per-date marts and nothing else of them, so the
+publication after it need not copy their history again (`changed`): the temporary file starts
+as a byte copy of the current serving file, the per-date tables get the changed dates replaced
+(delete + insert), every other relation is replaced whole. A per-date table whose columns
+differ from the warehouse's, or whose row count differs afterwards (a rebuild that dropped
+dates outside the range), is copied whole instead, so the result is the same file a full copy
+gives, row for row.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -42,10 +52,22 @@ _TEMP_SUFFIX = ".tmp"
 
 
 @dataclass(frozen=True)
+class ChangedDates:
+    """The scoring dates a run rewrote in the per-date tables (schema.table, keyed by
+    score_date); the rest of those tables is as published last time."""
+
+    first: date
+    last: date
+    tables: frozenset[str]
+
+
+@dataclass(frozen=True)
 class PublishResult:
     serving_path: Path
     tables: dict[str, int]  # schema.table -> rows
     views: tuple[str, ...] = ()  # schema.view
+    # per-date tables updated in place (only the changed dates written); the others copied
+    updated_in_place: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -60,14 +82,25 @@ class _Relation:
         return f"{_quote(self.schema)}.{_quote(self.name)}"
 
 
-def publish_serving_file(warehouse_path: Path, serving_path: Path) -> PublishResult:
-    """Copy the published schemas of the warehouse to serving_path, atomically."""
+def publish_serving_file(
+    warehouse_path: Path, serving_path: Path, changed: ChangedDates | None = None
+) -> PublishResult:
+    """Copy the published schemas of the warehouse to serving_path, atomically.
+
+    changed: the dates a run rewrote in the per-date tables; the publication then starts from
+    the current serving file and writes only those dates of them (see the module docstring).
+    """
     serving_path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temp_files(serving_path)
     tmp_path = temp_path(serving_path, os.getpid())
     _remove_database_files(tmp_path)
+    in_place: tuple[str, ...] = ()
     try:
-        tables, views = _write_serving_copy(warehouse_path, tmp_path)
+        if changed is not None and _usable_base(serving_path):
+            shutil.copyfile(serving_path, tmp_path)
+            tables, views, in_place = _update_serving_copy(warehouse_path, tmp_path, changed)
+        else:
+            tables, views = _write_serving_copy(warehouse_path, tmp_path)
         _check_serving_copy(tmp_path, tables, views)
         _fsync(tmp_path)
         # A WAL beside the serving path belongs to the old file (someone opened it read-write);
@@ -78,7 +111,21 @@ def publish_serving_file(warehouse_path: Path, serving_path: Path) -> PublishRes
         _remove_database_files(tmp_path)
         raise
     _fsync(serving_path.parent)
-    return PublishResult(serving_path=serving_path, tables=tables, views=views)
+    return PublishResult(
+        serving_path=serving_path, tables=tables, views=views, updated_in_place=in_place
+    )
+
+
+def _usable_base(serving_path: Path) -> bool:
+    """The current serving file can start the next one: it exists, has no WAL (nobody wrote
+    to it after its publication) and opens."""
+    if not serving_path.exists() or _wal_path(serving_path).exists():
+        return False
+    try:
+        duckdb.connect(str(serving_path), read_only=True).close()
+    except duckdb.Error:
+        return False
+    return True
 
 
 def temp_path(serving_path: Path, pid: int) -> Path:
@@ -133,6 +180,93 @@ def _write_serving_copy(
     finally:
         con.close()
     return tables, views
+
+
+def _update_serving_copy(
+    warehouse_path: Path, tmp_path: Path, changed: ChangedDates
+) -> tuple[dict[str, int], tuple[str, ...], tuple[str, ...]]:
+    """Turn tmp_path (a copy of the current serving file) into the new one: the changed dates
+    of the per-date tables replaced, every other relation re-created from the warehouse."""
+    tables: dict[str, int] = {}
+    in_place: list[str] = []
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach '{_sql_text(warehouse_path)}' as {_WAREHOUSE} (read_only)")
+        con.execute(f"attach '{_sql_text(tmp_path)}' as {_SERVING}")
+        relations = _published_relations(con)
+        wanted = {(r.schema, r.name) for r in relations}
+        # everything in the old file that is not a per-date table to update goes
+        for schema, name, kind in _published_relations_of(con, _SERVING):
+            key = f"{schema}.{name}"
+            if (schema, name) in wanted and key in changed.tables and kind == "table":
+                continue
+            con.execute(f"drop {kind} if exists {_SERVING}.{_quote(schema)}.{_quote(name)}")
+        for schema in sorted({r.schema for r in relations}):
+            con.execute(f"create schema if not exists {_SERVING}.{_quote(schema)}")
+        for relation in (r for r in relations if r.view_sql is None):
+            key = f"{relation.schema}.{relation.name}"
+            source = f"{_WAREHOUSE}.{relation.qualified}"
+            target = f"{_SERVING}.{relation.qualified}"
+            (expected,) = con.execute(f"select count(*) from {source}").fetchone()
+            if key in changed.tables and _same_columns(con, relation):
+                con.execute("begin transaction")
+                con.execute(
+                    f"delete from {target} where score_date between ? and ?",
+                    [changed.first, changed.last],
+                )
+                con.execute(
+                    f"insert into {target} select * from {source} where score_date between ? and ?",
+                    [changed.first, changed.last],
+                )
+                (count,) = con.execute(f"select count(*) from {target}").fetchone()
+                if count == expected:
+                    con.execute("commit")
+                    tables[key] = count
+                    in_place.append(key)
+                    continue
+                con.execute("rollback")
+            con.execute(f"drop table if exists {target}")
+            con.execute(f"create table {target} as select * from {source}")
+            (count,) = con.execute(f"select count(*) from {target}").fetchone()
+            tables[key] = count
+        views = _create_views(con, [r for r in relations if r.view_sql is not None])
+        _copy_comments(con, relations)
+        con.execute(f"checkpoint {_SERVING}")
+        con.execute(f"detach {_SERVING}")
+    finally:
+        con.close()
+    return tables, views, tuple(in_place)
+
+
+def _published_relations_of(
+    con: duckdb.DuckDBPyConnection, database: str
+) -> list[tuple[str, str, str]]:
+    """(schema, name, 'table' | 'view') of the published schemas of an attached file."""
+    return con.execute(
+        f"""
+        select schema_name, table_name, 'table' from duckdb_tables()
+        where database_name = '{database}' and list_contains($schemas, schema_name)
+        union all
+        select schema_name, view_name, 'view' from duckdb_views()
+        where database_name = '{database}' and not internal
+            and list_contains($schemas, schema_name)
+        order by 3 desc, 1, 2
+        """,
+        {"schemas": list(PUBLISHED_SCHEMAS)},
+    ).fetchall()
+
+
+def _same_columns(con: duckdb.DuckDBPyConnection, relation: _Relation) -> bool:
+    def columns(database: str) -> list[tuple[str, str]]:
+        return con.execute(
+            "select column_name, data_type from duckdb_columns() "
+            "where database_name = ? and schema_name = ? and table_name = ? "
+            "order by column_index",
+            [database, relation.schema, relation.name],
+        ).fetchall()
+
+    serving = columns(_SERVING)
+    return bool(serving) and serving == columns(_WAREHOUSE)
 
 
 def _published_relations(con: duckdb.DuckDBPyConnection) -> list[_Relation]:

@@ -1,11 +1,13 @@
 """The serving file: the marts published for BI tools once the build and its checks pass."""
 
+from datetime import date
+
 import dagster as dg
 from dagster import AssetExecutionContext
 from dagster_dbt import get_asset_key_for_model
 
 from healthmart.assets.dbt import dbt_asset_definitions
-from healthmart.publish import publish_serving_file
+from healthmart.publish import ChangedDates, publish_serving_file
 from healthmart.resources import HealthmartSettings
 
 PUBLISHED_MODELS = (
@@ -26,6 +28,35 @@ PUBLISHED_MODELS = (
     "churn_by_tier",
     "nps_by_segment",
 )
+
+
+# The published marts built per scoring date (dbt tag per_scoring_date, incremental by
+# score_date): a run rewrites the dates of its range in them and nothing else, so the
+# publication after it writes only those dates (tests/test_serving.py checks the list against
+# the dbt manifest).
+PER_DATE_MODELS = (
+    "fct_signal_scores",
+    "fct_health_scores",
+    "fct_health_drivers",
+    "fct_account_actions",
+)
+RANGE_TAGS = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
+PARTITION_TAG = "dagster/partition"
+
+
+def changed_dates(tags: dict[str, str]) -> ChangedDates | None:
+    """The scoring dates the run rebuilt, from its partition tags (None: not known, e.g. an
+    unpartitioned materialisation; the publication then copies everything)."""
+    try:
+        if all(tag in tags for tag in RANGE_TAGS):
+            first, last = (date.fromisoformat(tags[tag]) for tag in RANGE_TAGS)
+        elif PARTITION_TAG in tags:
+            first = last = date.fromisoformat(tags[PARTITION_TAG])
+        else:
+            return None
+    except ValueError:
+        return None
+    return ChangedDates(first, last, frozenset(f"marts.{m}" for m in PER_DATE_MODELS))
 
 
 def mart_asset_key(model: str) -> dg.AssetKey:
@@ -53,8 +84,15 @@ def serving_file(
     context: AssetExecutionContext, settings: HealthmartSettings
 ) -> dg.MaterializeResult:
     resolved = settings.resolve()
-    result = publish_serving_file(resolved.warehouse_path, resolved.serving_path)
-    context.log.info(f"published {len(result.tables)} tables to {result.serving_path}")
+    changed = changed_dates(dict(context.run.tags))
+    result = publish_serving_file(resolved.warehouse_path, resolved.serving_path, changed)
+    how = (
+        f"; {', '.join(result.updated_in_place)}: dates {changed.first} .. {changed.last} "
+        "replaced in the previous file"
+        if changed and result.updated_in_place
+        else ""
+    )
+    context.log.info(f"published {len(result.tables)} tables to {result.serving_path}{how}")
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(result.serving_path)),

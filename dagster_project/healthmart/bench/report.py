@@ -15,9 +15,9 @@ process tree (sampled every 0.1 s). **{note}**
 - **incremental run**: after the full build, one more day of exports lands (the last day's rows
   of usage, billing, support, survey and CSM copied one day later, with new ids) and
   `healthmart run` runs again.
-- **current-day build**: a fresh warehouse scoring only the latest date (`healthmart run` has no
-  option for a date range; `healthmart.bench.current_day` runs the same Dagster job with the
-  latest date as its partition range; dbt also restates the date 30 days before it).
+- **current-day build**: `healthmart run --score-from latest` on a fresh warehouse: ingest, and
+  the latest scoring date only (dbt also scores the date 30 days before it, which the 30-day
+  drivers and deltas read), publication, summary and report.
 - **SQL limit**: reference (a), one hand-written DuckDB script scoring the latest date straight
   from the export files (`dagster_project/healthmart/bench/reference.sql`).
 - **pandas**: reference (b), the same in plain pandas (`healthmart/bench/reference_pandas.py`).
