@@ -272,7 +272,8 @@ def plan_scoring_range(
 
 
 def _per_date_tables(manifest_path: Path) -> list[str]:
-    """The incremental per-scoring-date models (schema.table), dropped before a full rebuild."""
+    """The incremental models (schema.table), dropped before a full rebuild: the per-scoring-
+    date ones and the whole-history tables updated from the first changed date."""
     manifest = json.loads(manifest_path.read_text())
     out = []
     for node in manifest.get("nodes", {}).values():
@@ -280,7 +281,7 @@ def _per_date_tables(manifest_path: Path) -> list[str]:
         if (
             node.get("resource_type") == "model"
             and config.get("materialized") == "incremental"
-            and "per_scoring_date" in node.get("tags", [])
+            and {"per_scoring_date", "incremental_history"} & set(node.get("tags", []))
         ):
             out.append(f'"{node["schema"]}"."{node.get("alias") or node["name"]}"')
     return sorted(out)

@@ -15,27 +15,52 @@ scoring_dates as (
     select * from {{ ref('int_scoring_dates__selected') }}
 ),
 
-usage_days as (
-    select * from {{ ref('int_usage__account_days') }}
+events as (
+    select * from {{ ref('stg_usage__events') }}
+),
+
+feature_days as (
+    select * from {{ ref('int_usage__feature_days') }}
+),
+
+enablement_features as (
+    select * from {{ ref('enablement_features') }}
 ),
 
 lookback as (
     select min(score_day) - {{ window_days }} - 1 as first_event_day from scoring_dates
 ),
 
+-- features matching a pattern of seeds/enablement_features.csv (read here, per scoring
+-- date, so a config change applies to the dates scored under it)
 catalogue as (
-    select min(activity_day) as first_enablement_day
-    from usage_days
-    where enablement_events > 0
+    select min(feature_days.activity_day) as first_enablement_day
+    from feature_days
+    where feature_days.events > 0
+        and exists (
+            select 1
+            from enablement_features
+            where feature_days.feature like enablement_features.feature_pattern
+        )
+),
+
+enablement_feature_names as (
+    select distinct feature_days.feature
+    from feature_days
+    inner join enablement_features
+        on feature_days.feature like enablement_features.feature_pattern
 ),
 
 daily_enablement as (
     select
-        account_id,
-        activity_day as event_day,
-        enablement_events
-    from usage_days
-    where activity_day >= (select first_event_day from lookback)
+        events.account_id,
+        {{ day_number('events.activity_date') }} as event_day,
+        sum(events.event_count) as enablement_events
+    from events
+    inner join enablement_feature_names
+        on events.feature = enablement_feature_names.feature
+    where {{ day_number('events.activity_date') }} >= (select first_event_day from lookback)
+    group by events.account_id, events.activity_date
 ),
 
 windows as (

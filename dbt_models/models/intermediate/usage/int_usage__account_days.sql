@@ -1,27 +1,24 @@
--- depends_on: {{ ref('enablement_features') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ delete_changed_data('activity_date') }}",
+        tags=['incremental_history'],
+    )
+}}
 -- Product usage summed per account and day: the one pass over the usage events that the
--- usage-based signals share.
+-- usage-based signals share. Updated from the first activity date a run's new or changed
+-- files touch (macros/changed_data.sql).
 
 with
 
 events as (
+    -- the days a run's new or changed files touch (all of them on a full build)
     select * from {{ ref('stg_usage__events') }}
+    {{ changed_data_filter('activity_date') }}
 ),
 
-enablement_features as (
-    select * from {{ ref('enablement_features') }}
-),
-
-flagged as (
-    select
-        events.*,
-        exists (
-            select 1
-            from enablement_features
-            where events.feature like enablement_features.feature_pattern
-        ) as is_enablement_feature
-    from events
-)
 
 select
     -- ids
@@ -34,9 +31,8 @@ select
     sum(minutes) as minutes,
     count(distinct user_id) as active_users,
     count(distinct feature) as features_used,
-    sum(case when is_enablement_feature then event_count else 0 end) as enablement_events,
     -- flags
     max(case when user_id is null then 1 else 0 end) as has_account_level_rows,
     max(case when user_id is not null then 1 else 0 end) as has_user_rows
-from flagged
+from events
 group by account_id, activity_date

@@ -1,7 +1,21 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ delete_changed_data('activity_date') }}",
+        tags=['incremental_history'],
+    )
+}}
+-- A table, updated from the first activity date a run's new or changed files touch (see
+-- macros/changed_data.sql): the versions of a key share its activity_date, so the newest one
+-- is found among the rows of the dates rebuilt.
+
 with
 
 source as (
     select * from {{ source('usage', 'usage') }}
+    {{ changed_data_filter('activity_date') }}
 ),
 
 versioned as (
