@@ -21,6 +21,7 @@ that are not chunked. The caller opens the connection (read-only).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -191,10 +192,8 @@ def numpy_frame(df: pd.DataFrame) -> pd.DataFrame:
             elif pa.types.is_floating(arrow_type):
                 out[name] = column.astype("float64")
         elif pd.api.types.is_datetime64_dtype(dtype) and dtype != "datetime64[ns]":
-            try:
+            with contextlib.suppress(OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):
                 out[name] = column.dt.as_unit("ns")
-            except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):
-                pass
     return df.assign(**out) if out else df
 
 
