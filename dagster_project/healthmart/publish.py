@@ -83,7 +83,10 @@ class _Relation:
 
 
 def publish_serving_file(
-    warehouse_path: Path, serving_path: Path, changed: ChangedDates | None = None
+    warehouse_path: Path,
+    serving_path: Path,
+    changed: ChangedDates | None = None,
+    memory_limit: str = "2GB",
 ) -> PublishResult:
     """Copy the published schemas of the warehouse to serving_path, atomically.
 
@@ -98,9 +101,11 @@ def publish_serving_file(
     try:
         if changed is not None and _usable_base(serving_path):
             shutil.copyfile(serving_path, tmp_path)
-            tables, views, in_place = _update_serving_copy(warehouse_path, tmp_path, changed)
+            tables, views, in_place = _update_serving_copy(
+                warehouse_path, tmp_path, changed, memory_limit
+            )
         else:
-            tables, views = _write_serving_copy(warehouse_path, tmp_path)
+            tables, views = _write_serving_copy(warehouse_path, tmp_path, memory_limit)
         _check_serving_copy(tmp_path, tables, views)
         _fsync(tmp_path)
         # A WAL beside the serving path belongs to the old file (someone opened it read-write);
@@ -149,11 +154,11 @@ def remove_stale_temp_files(serving_path: Path) -> list[Path]:
 
 
 def _write_serving_copy(
-    warehouse_path: Path, tmp_path: Path
+    warehouse_path: Path, tmp_path: Path, memory_limit: str
 ) -> tuple[dict[str, int], tuple[str, ...]]:
     tables: dict[str, int] = {}
     views: list[str] = []
-    con = duckdb.connect()
+    con = duckdb.connect(config={"memory_limit": memory_limit})
     try:
         con.execute(f"attach '{_sql_text(warehouse_path)}' as {_WAREHOUSE} (read_only)")
         con.execute(
@@ -183,13 +188,13 @@ def _write_serving_copy(
 
 
 def _update_serving_copy(
-    warehouse_path: Path, tmp_path: Path, changed: ChangedDates
+    warehouse_path: Path, tmp_path: Path, changed: ChangedDates, memory_limit: str
 ) -> tuple[dict[str, int], tuple[str, ...], tuple[str, ...]]:
     """Turn tmp_path (a copy of the current serving file) into the new one: the changed dates
     of the per-date tables replaced, every other relation re-created from the warehouse."""
     tables: dict[str, int] = {}
     in_place: list[str] = []
-    con = duckdb.connect()
+    con = duckdb.connect(config={"memory_limit": memory_limit})
     try:
         con.execute(f"attach '{_sql_text(warehouse_path)}' as {_WAREHOUSE} (read_only)")
         con.execute(f"attach '{_sql_text(tmp_path)}' as {_SERVING}")

@@ -35,7 +35,7 @@ class Settings:
     warehouse_path: Path
     preset: str = "hbr"
     dbt_threads: int = 2
-    duckdb_memory_limit: str = "4GB"
+    duckdb_memory_limit: str = "2GB"
     # Data quality: the folder of the expectation suites, rows per validated chunk.
     expectations_dir: Path = PROJECT_ROOT / "expectations"
     quality_chunk_rows: int = 500_000
@@ -79,7 +79,7 @@ class Settings:
             warehouse_path=path("warehouse_path", ENV_WAREHOUSE_PATH, "data/warehouse.duckdb"),
             preset=preset,
             dbt_threads=int(threads),
-            duckdb_memory_limit=pick("duckdb_memory_limit", ENV_MEMORY_LIMIT, "4GB"),
+            duckdb_memory_limit=pick("duckdb_memory_limit", ENV_MEMORY_LIMIT, "2GB"),
             expectations_dir=path("expectations_dir", ENV_EXPECTATIONS_DIR, "expectations"),
             quality_chunk_rows=int(chunk_rows),
             ingest_config=(

@@ -85,7 +85,9 @@ def serving_file(
 ) -> dg.MaterializeResult:
     resolved = settings.resolve()
     changed = changed_dates(dict(context.run.tags))
-    result = publish_serving_file(resolved.warehouse_path, resolved.serving_path, changed)
+    result = publish_serving_file(
+        resolved.warehouse_path, resolved.serving_path, changed, resolved.duckdb_memory_limit
+    )
     how = (
         f"; {', '.join(result.updated_in_place)}: dates {changed.first} .. {changed.last} "
         "replaced in the previous file"

@@ -277,6 +277,8 @@ def fresh_run_dir(run_dir: Path, exports: Path) -> None:
 
 
 def bench_scale(name: str, args: argparse.Namespace) -> dict:
+    """Measure one scale; the results files are updated after every step (a long run that is
+    stopped keeps what it measured)."""
     spec = SCALES[name]
     scale_dir = args.workdir / name
     print(f"Scale {name}: {spec['accounts']:,} accounts, {spec['months']} months", flush=True)
@@ -292,11 +294,27 @@ def bench_scale(name: str, args: argparse.Namespace) -> dict:
     checks: dict[str, dict] = {}
     scores: dict[str, pd.DataFrame] = {}
 
+    def entry_of() -> dict:
+        return {
+            "scale": name,
+            "accounts": spec["accounts"],
+            "months": spec["months"],
+            "seed": args.seed,
+            "rows": meta.get("rows", {}),
+            "preset": preset,
+            "steps": dict(steps),
+            "checks": dict(checks),
+        }
+
+    def save(entry: dict) -> None:
+        write_markdown(merge_results(args.results, [entry]), args.markdown)
+
     def measure(step: str, command: list[str], **kwargs) -> Measurement:
         print(f"  {step} ...", flush=True)
         m = run_measured(command, log_path=logs / f"{step}.log", **limits, **kwargs)
         entry = m.as_dict() | {"measured_at": datetime.now(UTC).isoformat(timespec="seconds")}
         steps[step] = entry
+        save(entry_of())
         state = "ok" if m.ok else (m.stopped or f"failed (exit {m.returncode})")
         print(
             f"    {m.seconds:8.1f} s   peak RSS {m.peak_rss_bytes / 2**20:8.0f} MiB   {state}",
@@ -326,17 +344,6 @@ def bench_scale(name: str, args: argparse.Namespace) -> dict:
     if "sql" in scores and "pandas" in scores:
         checks["sql_vs_pandas"] = compare(scores["sql"], scores["pandas"], "SQL vs pandas")
 
-    full_dir = scale_dir / "full"
-    if "full" in args.steps:
-        fresh_run_dir(full_dir, exports)
-        env = pipeline_env(full_dir)
-        m = measure("full", [str(Path(python()).parent / "healthmart"), "run"], env=env)
-        if m.ok:
-            ours = pipeline_scores(full_dir / "serving" / "healthmart.duckdb")
-            for ref in ("sql", "pandas"):
-                if ref in scores:
-                    checks[f"full_vs_{ref}"] = compare(ours, scores[ref], f"full build vs {ref}")
-
     if "current_day" in args.steps:
         current_dir = scale_dir / "current_day"
         fresh_run_dir(current_dir, exports)
@@ -353,6 +360,17 @@ def bench_scale(name: str, args: argparse.Namespace) -> dict:
                     checks[f"current_day_vs_{ref}"] = compare(
                         ours, scores[ref], f"current-day build vs {ref}"
                     )
+
+    full_dir = scale_dir / "full"
+    if "full" in args.steps:
+        fresh_run_dir(full_dir, exports)
+        env = pipeline_env(full_dir)
+        m = measure("full", [str(Path(python()).parent / "healthmart"), "run"], env=env)
+        if m.ok:
+            ours = pipeline_scores(full_dir / "serving" / "healthmart.duckdb")
+            for ref in ("sql", "pandas"):
+                if ref in scores:
+                    checks[f"full_vs_{ref}"] = compare(ours, scores[ref], f"full build vs {ref}")
 
     if "incremental" in args.steps:
         if not (full_dir / "warehouse.duckdb").exists() or "full" not in steps:
@@ -386,16 +404,9 @@ def bench_scale(name: str, args: argparse.Namespace) -> dict:
                         ours, pd.read_csv(out), "incremental run vs sql (new day)"
                     )
 
-    return {
-        "scale": name,
-        "accounts": spec["accounts"],
-        "months": spec["months"],
-        "seed": args.seed,
-        "rows": meta.get("rows", {}),
-        "preset": preset,
-        "steps": steps,
-        "checks": checks,
-    }
+    entry = entry_of()
+    save(entry)
+    return entry
 
 
 # ------------------------------------------------------------------------------------------
@@ -475,8 +486,6 @@ def main(argv: list[str] | None = None) -> int:
     args.workdir = args.workdir.resolve()
 
     entries = [bench_scale(name, args) for name in names]
-    results = merge_results(args.results, entries)
-    write_markdown(results, args.markdown)
     print(f"Results: {args.results} and {args.markdown}")
 
     failed_checks = [
