@@ -295,7 +295,20 @@ def test_plan_first_run_and_restate(warehouse) -> None:
         True,
         (date(2025, 12, 1), date(2026, 3, 31)),
         plan(con).ingested_through,
+        date(2025, 12, 1),
     )
+    assert plan(con).describe() == "Scoring dates 2025-12-01 .. 2026-04-01 (all history): first run"
+    # --score-from: a first run on recent history only, or on the latest date only
+    recent = plan(con).starting_from(date(2026, 3, 1))
+    assert (recent.start, recent.end, recent.full) == (date(2026, 3, 1), date(2026, 4, 1), True)
+    assert recent.describe() == (
+        "Scoring dates 2026-03-01 .. 2026-04-01 (32 days, from scratch): first run; dates "
+        "before 2026-03-01 left out (--score-from 2026-03-01)"
+    )
+    latest = plan(con).starting_from("latest")
+    assert (latest.start, latest.end) == (date(2026, 4, 1), date(2026, 4, 1))
+    assert plan(con).starting_from(date(2025, 1, 1)) == plan(con)  # before the data: no change
+    assert plan(con).starting_from(date(2026, 5, 1)).start is None  # after it: nothing
     scored(con, "2026-04-01")
     assert plan(con).start is None
     assert plan(con).describe() == (
