@@ -10,8 +10,9 @@ runs), then measures, each command as its own process (wall clock, peak RSS of i
   summary and report;
 - `current_day`: `healthmart run --score-from latest` on a fresh warehouse: ingest, and the
   latest scoring date only (with the date 30 days before it, which the 30-day drivers read);
-- `incremental`: after the full build, one more day of exports lands (the rows of the last day
-  of each event source copied one day later, with new keys) and `healthmart run` runs again.
+- `incremental`: after the full build (else after the current-day build, which the results
+  say), one more day of exports lands (the rows of the last day of each event source copied
+  one day later, with new keys) and `healthmart run` runs again.
 
 Checks (they fail the run loudly): the SQL and pandas references agree with each other, and
 with `marts.fct_health_scores.computed_score` of the latest date of the full build (and of the
@@ -373,14 +374,30 @@ def bench_scale(name: str, args: argparse.Namespace) -> dict:
                     checks[f"full_vs_{ref}"] = compare(ours, scores[ref], f"full build vs {ref}")
 
     if "incremental" in args.steps:
-        if not (full_dir / "warehouse.duckdb").exists() or "full" not in steps:
-            print("  incremental: skipped (needs the full build of this run)", flush=True)
-        elif steps["full"]["returncode"] == 0:
+        # after the full build of this run; else after its current-day build (a history of
+        # one scored date: the publication and the history marts then have less to carry)
+        base = next(
+            (
+                (step, run_dir)
+                for step, run_dir in (
+                    ("full", full_dir),
+                    ("current_day", scale_dir / "current_day"),
+                )
+                if steps.get(step, {}).get("returncode") == 0 and not steps[step].get("stopped")
+            ),
+            None,
+        )
+        if base is None:
+            print("  incremental: skipped (needs a full or current-day build of this run)")
+        else:
+            base_step, full_dir = base
             new_day = add_new_day(full_dir / "exports")
-            print(f"  landed one more day of exports ({new_day})", flush=True)
+            print(f"  landed one more day of exports ({new_day}) after {base_step}", flush=True)
             env = pipeline_env(full_dir)
             m = measure("incremental", [str(Path(python()).parent / "healthmart"), "run"], env=env)
             steps["incremental"]["new_day"] = new_day.isoformat()
+            steps["incremental"]["after"] = base_step
+            save(entry_of())
             if m.ok:
                 # the incremental run against the SQL reference on the exports with the new day
                 out = scale_dir / "results" / "sql_scores_new_day.csv"

@@ -12,7 +12,8 @@ process tree (sampled every 0.1 s). **{note}**
 
 - **full build**: `healthmart run` on a fresh warehouse: ingest, every scoring date, publication,
   summary and report.
-- **incremental run**: after the full build, one more day of exports lands (the last day's rows
+- **incremental run**: after the full build (marked † when after the current-day build instead:
+  a history of one scored date), one more day of exports lands (the last day's rows
   of usage, billing, support, survey and CSM copied one day later, with new ids) and
   `healthmart run` runs again.
 - **current-day build**: `healthmart run --score-from latest` on a fresh warehouse: ingest, and
@@ -43,6 +44,10 @@ def _duration(step: dict | None) -> str:
         return f"{seconds:.1f} s"
     minutes, rest = divmod(round(seconds), 60)
     return f"{minutes} min {rest:02d} s"
+
+
+def _after(step: dict | None) -> str:
+    return " †" if step and step.get("after") == "current_day" else ""
 
 
 def _ok(step: dict | None) -> bool:
@@ -83,7 +88,8 @@ def render(results: dict) -> str:
         lines.append(
             f"| {name} | {e['accounts']:,} × {e['months']} | {rows.get('usage', 0):,} "
             f"| {sum(rows.values()):,} | {_duration(s.get('full'))} "
-            f"| {_duration(s.get('incremental'))} | {_duration(s.get('current_day'))} "
+            f"| {_duration(s.get('incremental'))}{_after(s.get('incremental'))} "
+            f"| {_duration(s.get('current_day'))} "
             f"| {_duration(s.get('sql'))} | {_duration(s.get('pandas'))} "
             f"| {_ratio(s.get('current_day'), s.get('sql'))} "
             f"| {_ratio(s.get('incremental'), s.get('sql'))} "
