@@ -170,21 +170,29 @@ def _write_serving_copy(
             con.execute(f"create schema {_SERVING}.{_quote(schema)}")
         # tables first (and views of other schemas, materialised), then the views reading them
         for relation in (r for r in relations if r.view_sql is None):
-            con.execute(
-                f"create table {_SERVING}.{relation.qualified} as "
-                f"select * from {_WAREHOUSE}.{relation.qualified}"
-            )
-            (count,) = con.execute(
-                f"select count(*) from {_SERVING}.{relation.qualified}"
-            ).fetchone()
-            tables[f"{relation.schema}.{relation.name}"] = count
-        views = _create_views(con, [r for r in relations if r.view_sql is not None])
-        _copy_comments(con, relations)
-        con.execute(f"checkpoint {_SERVING}")
-        con.execute(f"detach {_SERVING}")
+            tables[f"{relation.schema}.{relation.name}"] = _copy_table(con, relation)
+        views = _finish(con, relations)
     finally:
         con.close()
     return tables, views
+
+
+def _copy_table(con: duckdb.DuckDBPyConnection, relation: _Relation) -> int:
+    """Copy a warehouse table to the serving file (replacing it); returns its rows."""
+    target = f"{_SERVING}.{relation.qualified}"
+    con.execute(f"drop table if exists {target}")
+    con.execute(f"create table {target} as select * from {_WAREHOUSE}.{relation.qualified}")
+    (count,) = con.execute(f"select count(*) from {target}").fetchone()
+    return count
+
+
+def _finish(con: duckdb.DuckDBPyConnection, relations: list[_Relation]) -> tuple[str, ...]:
+    """Views and comments after the tables, then the file written out and detached."""
+    views = _create_views(con, [r for r in relations if r.view_sql is not None])
+    _copy_comments(con, relations)
+    con.execute(f"checkpoint {_SERVING}")
+    con.execute(f"detach {_SERVING}")
+    return views
 
 
 def _update_serving_copy(
@@ -230,14 +238,8 @@ def _update_serving_copy(
                     in_place.append(key)
                     continue
                 con.execute("rollback")
-            con.execute(f"drop table if exists {target}")
-            con.execute(f"create table {target} as select * from {source}")
-            (count,) = con.execute(f"select count(*) from {target}").fetchone()
-            tables[key] = count
-        views = _create_views(con, [r for r in relations if r.view_sql is not None])
-        _copy_comments(con, relations)
-        con.execute(f"checkpoint {_SERVING}")
-        con.execute(f"detach {_SERVING}")
+            tables[key] = _copy_table(con, relation)
+        views = _finish(con, relations)
     finally:
         con.close()
     return tables, views, tuple(in_place)
