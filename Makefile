@@ -66,7 +66,9 @@ clean:
 # (S 2,000 accounts, M 100,000, L 1,000,000). Writes docs/benchmark.json and .md; the exports,
 # warehouses and logs go to HEALTHMART_BENCH_DIR (data/bench).
 SCALES ?= S
-BENCH_STEPS ?= sql,pandas,full,current_day,incremental
+BENCH_STEPS ?= sql,pandas,current_day,backfill,full,incremental
+BENCH_TIMEOUT ?= 3600
 .PHONY: bench
 bench: setup
-	$(BIN)/python -m healthmart.bench --scales $(SCALES) --steps $(BENCH_STEPS)
+	$(BIN)/python -m healthmart.bench --scales $(SCALES) --steps $(BENCH_STEPS) \
+		--timeout $(BENCH_TIMEOUT)

@@ -10,6 +10,9 @@ runs), then measures, each command as its own process (wall clock, peak RSS of i
   summary and report;
 - `current_day`: `healthmart run --score-from latest` on a fresh warehouse: ingest, and the
   latest scoring date only (with the date 30 days before it, which the 30-day drivers read);
+- `backfill`: `healthmart run --score-from <date>` on a fresh warehouse scoring the last
+  --backfill-days dates (30): the per-date work of the full build on part of the history,
+  with the size of the warehouse and serving file it leaves;
 - `incremental`: after the full build (else after the current-day build, which the results
   say), one more day of exports lands (the rows of the last day of each event source copied
   one day later, with new keys) and `healthmart run` runs again.
@@ -50,7 +53,7 @@ SCALES: dict[str, dict[str, int]] = {
     "M": {"accounts": 100_000, "months": 12},
     "L": {"accounts": 1_000_000, "months": 12},
 }
-STEPS = ("sql", "pandas", "full", "current_day", "incremental")
+STEPS = ("sql", "pandas", "full", "current_day", "backfill", "incremental")
 TOLERANCE = 0.01
 # the event sources that get one more day of rows for the incremental run, with their key
 # column (made unique for the copied rows), date columns and timestamp columns
@@ -270,6 +273,10 @@ def pipeline_env(run_dir: Path) -> dict[str, str]:
     }
 
 
+def _size(path: Path) -> int | None:
+    return path.stat().st_size if path.exists() else None
+
+
 def fresh_run_dir(run_dir: Path, exports: Path) -> None:
     if run_dir.exists():
         shutil.rmtree(run_dir)
@@ -361,6 +368,25 @@ def bench_scale(name: str, args: argparse.Namespace) -> dict:
                     checks[f"current_day_vs_{ref}"] = compare(
                         ours, scores[ref], f"current-day build vs {ref}"
                     )
+
+    if "backfill" in args.steps:
+        # the per-date build at this scale without the whole history: a fresh warehouse
+        # scoring the last BACKFILL_DAYS dates (what the full build repeats for every date)
+        backfill_dir = scale_dir / "backfill"
+        fresh_run_dir(backfill_dir, exports)
+        first = last_activity_date(exports) + timedelta(days=1 - args.backfill_days + 1)
+        m = measure(
+            "backfill",
+            [str(Path(python()).parent / "healthmart"), "run", "--score-from", first.isoformat()],
+            env=pipeline_env(backfill_dir),
+        )
+        steps["backfill"]["days"] = args.backfill_days
+        steps["backfill"]["warehouse_bytes"] = _size(backfill_dir / "warehouse.duckdb")
+        steps["backfill"]["serving_bytes"] = _size(backfill_dir / "serving" / "healthmart.duckdb")
+        save(entry_of())
+        if m.ok and "sql" in scores:
+            ours = pipeline_scores(backfill_dir / "serving" / "healthmart.duckdb")
+            checks["backfill_vs_sql"] = compare(ours, scores["sql"], "backfill vs sql")
 
     full_dir = scale_dir / "full"
     if "full" in args.steps:
@@ -488,6 +514,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=PROJECT_ROOT / "docs" / "benchmark.json")
     parser.add_argument("--markdown", type=Path, default=PROJECT_ROOT / "docs" / "benchmark.md")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--backfill-days",
+        type=int,
+        default=30,
+        help="dates the backfill step scores (the last ones the data supports; default 30)",
+    )
     parser.add_argument(
         "--timeout", type=float, default=3600, help="stop a command after this many seconds"
     )

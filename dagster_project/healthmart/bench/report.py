@@ -22,6 +22,7 @@ process tree (sampled every 0.1 s). **{note}**
 - **SQL limit**: reference (a), one hand-written DuckDB script scoring the latest date straight
   from the export files (`dagster_project/healthmart/bench/reference.sql`).
 - **pandas**: reference (b), the same in plain pandas (`healthmart/bench/reference_pandas.py`).
+- **backfill**: a fresh warehouse scoring the last dates only (below the main table).
 - ratios: **ours / SQL** = current-day build ÷ SQL limit; **daily / SQL** = incremental run ÷
   SQL limit; **pandas / ours** = pandas ÷ current-day build; **incremental / full**.
 
@@ -48,6 +49,10 @@ def _duration(step: dict | None) -> str:
 
 def _after(step: dict | None) -> str:
     return " †" if step and step.get("after") == "current_day" else ""
+
+
+def _bytes(size: int | None) -> str:
+    return "—" if not size else f"{size / 2**30:.2f} GiB"
 
 
 def _ok(step: dict | None) -> bool:
@@ -110,6 +115,30 @@ def render(results: dict) -> str:
             f"| {_memory(s.get('current_day'))} | {_memory(s.get('sql'))} "
             f"| {_memory(s.get('pandas'))} |"
         )
+    backfills = [
+        (name, e["steps"]["backfill"])
+        for name, e in results.get("scales", {}).items()
+        if e.get("steps", {}).get("backfill")
+    ]
+    if backfills:
+        lines += [
+            "",
+            "Backfill of the last dates on a fresh warehouse (`healthmart run --score-from "
+            "<date>`): the per-date work of the full build on part of the history, and the "
+            "files it leaves:",
+            "",
+            "| scale | dates | time | per date | peak memory | warehouse | serving file |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for name, b in backfills:
+            per_date = (
+                f"{float(b['seconds']) / b['days']:.1f} s" if _ok(b) and b.get("days") else "—"
+            )
+            lines.append(
+                f"| {name} | {b.get('days', '—')} | {_duration(b)} | {per_date} "
+                f"| {_memory(b)} | {_bytes(b.get('warehouse_bytes'))} "
+                f"| {_bytes(b.get('serving_bytes'))} |"
+            )
     lines += ["", "## Checks", ""]
     lines += [
         "| scale | check | score date | accounts | mismatches | max abs diff |",
