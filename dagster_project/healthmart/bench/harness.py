@@ -146,18 +146,32 @@ def as_timestamp(column: str) -> str:
     return f"CAST(TRY_CAST(CAST({column} AS VARCHAR) AS TIMESTAMPTZ) AS TIMESTAMP)"
 
 
-def last_activity_date(exports: Path) -> date:
+def last_activity_date(exports: Path, which: str = "max") -> date:
+    """The newest (which="min": the oldest) activity date of the event exports."""
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     try:
         parts = [
-            f"SELECT max(CAST({as_timestamp(col)} AS DATE)) AS d "
+            f"SELECT {which}(CAST({as_timestamp(col)} AS DATE)) AS d "
             f"FROM {source_relation(con, exports, source)}"
             for source, col in TIME_COLUMN.items()
         ]
-        return con.execute(f"SELECT max(d) FROM ({' UNION ALL '.join(parts)})").fetchone()[0]
+        return con.execute(f"SELECT {which}(d) FROM ({' UNION ALL '.join(parts)})").fetchone()[0]
     finally:
         con.close()
+
+
+def full_build_disk_estimate(exports: Path, backfill: dict) -> int | None:
+    """Bytes a full build would leave (warehouse, serving file and the serving file's
+    temporary copy), scaled from the backfill's files by the number of scoring dates (every
+    date from the first activity + 30 days of warm-up to the day after the last)."""
+    if not backfill.get("warehouse_bytes") or not backfill.get("days"):
+        return None
+    dates = (last_activity_date(exports) - last_activity_date(exports, "min")).days + 1 - 30
+    per_date = (backfill["warehouse_bytes"] + 2 * (backfill.get("serving_bytes") or 0)) / (
+        backfill["days"]
+    )
+    return int(per_date * max(dates, backfill["days"]))
 
 
 def add_new_day(exports: Path) -> date:
@@ -389,7 +403,18 @@ def bench_scale(name: str, args: argparse.Namespace) -> dict:
             checks["backfill_vs_sql"] = compare(ours, scores["sql"], "backfill vs sql")
 
     full_dir = scale_dir / "full"
-    if "full" in args.steps:
+    needed = full_build_disk_estimate(exports, steps.get("backfill", {}))
+    free = shutil.disk_usage(scale_dir).free
+    if "full" in args.steps and needed and needed > free:
+        # the backfill showed that the full build's files would not fit on this disk
+        steps["full"] = {
+            "skipped": f"needs about {needed / 2**30:.0f} GiB of disk (scaled from the "
+            f"backfill), {free / 2**30:.0f} GiB free",
+            "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        print(f"  full: skipped ({steps['full']['skipped']})", flush=True)
+        save(entry_of())
+    elif "full" in args.steps:
         fresh_run_dir(full_dir, exports)
         env = pipeline_env(full_dir)
         m = measure("full", [str(Path(python()).parent / "healthmart"), "run"], env=env)
@@ -547,7 +572,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{e['scale']}: {step} ({s.get('stopped') or 'exit ' + str(s['returncode'])})"
         for e in entries
         for step, s in e["steps"].items()
-        if s["returncode"] != 0 or s.get("stopped")
+        if not s.get("skipped") and (s.get("returncode") != 0 or s.get("stopped"))
     ]
     for line in failed_steps:
         print(f"STEP DID NOT FINISH: {line}", file=sys.stderr)

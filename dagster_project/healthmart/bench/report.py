@@ -36,6 +36,8 @@ renormalised weights) and are checked against `marts.fct_health_scores.computed_
 def _duration(step: dict | None) -> str:
     if not step:
         return "—"
+    if step.get("skipped"):
+        return "skipped ‡"
     if step.get("stopped"):
         return f"stopped ({step['stopped']})"
     if step.get("returncode"):
@@ -56,7 +58,12 @@ def _bytes(size: int | None) -> str:
 
 
 def _ok(step: dict | None) -> bool:
-    return bool(step) and not step.get("stopped") and not step.get("returncode")
+    return (
+        bool(step)
+        and not step.get("stopped")
+        and not step.get("skipped")
+        and not step.get("returncode")
+    )
 
 
 def _ratio(a: dict | None, b: dict | None) -> str:
@@ -67,7 +74,7 @@ def _ratio(a: dict | None, b: dict | None) -> str:
 
 
 def _memory(step: dict | None) -> str:
-    if not step:
+    if not step or step.get("skipped"):
         return "—"
     mib = float(step["peak_rss_bytes"]) / 2**20
     text = f"{mib / 1024:.1f} GiB" if mib >= 1024 else f"{mib:.0f} MiB"
@@ -101,6 +108,14 @@ def render(results: dict) -> str:
             f"| {_ratio(s.get('pandas'), s.get('current_day'))} "
             f"| {_ratio(s.get('incremental'), s.get('full'))} |"
         )
+    skipped = [
+        f"‡ {name} {step}: {s['skipped']}."
+        for name, e in results.get("scales", {}).items()
+        for step, s in e.get("steps", {}).items()
+        if s.get("skipped")
+    ]
+    if skipped:
+        lines += [""] + skipped
     lines += [
         "",
         "Peak memory (resident, whole process tree):",
