@@ -34,8 +34,8 @@ class Settings:
     serving_path: Path
     warehouse_path: Path
     preset: str = "hbr"
-    dbt_threads: int = 2
-    duckdb_memory_limit: str = "2GB"
+    dbt_threads: int = 1
+    duckdb_memory_limit: str = "3GB"
     # Data quality: the folder of the expectation suites, rows per validated chunk.
     expectations_dir: Path = PROJECT_ROOT / "expectations"
     quality_chunk_rows: int = 500_000
@@ -65,7 +65,7 @@ class Settings:
 
         ingest_config = pick("ingest_config", ENV_INGEST_CONFIG, "")
         preset = pick("preset", ENV_PRESET, "hbr")
-        threads = pick("dbt_threads", ENV_DBT_THREADS, "2")
+        threads = pick("dbt_threads", ENV_DBT_THREADS, "1")
         if not threads.isdigit() or int(threads) < 1:
             raise ValueError(f"{ENV_DBT_THREADS} must be a positive integer, got {threads!r}")
         chunk_rows = pick("quality_chunk_rows", ENV_QUALITY_CHUNK_ROWS, "500000")
@@ -79,7 +79,7 @@ class Settings:
             warehouse_path=path("warehouse_path", ENV_WAREHOUSE_PATH, "data/warehouse.duckdb"),
             preset=preset,
             dbt_threads=int(threads),
-            duckdb_memory_limit=pick("duckdb_memory_limit", ENV_MEMORY_LIMIT, "2GB"),
+            duckdb_memory_limit=pick("duckdb_memory_limit", ENV_MEMORY_LIMIT, "3GB"),
             expectations_dir=path("expectations_dir", ENV_EXPECTATIONS_DIR, "expectations"),
             quality_chunk_rows=int(chunk_rows),
             ingest_config=(

@@ -161,17 +161,25 @@ def last_activity_date(exports: Path, which: str = "max") -> date:
         con.close()
 
 
-def full_build_disk_estimate(exports: Path, backfill: dict) -> int | None:
+def full_build_disk_estimate(exports: Path, backfill: dict, current_day: dict) -> int | None:
     """Bytes a full build would leave (warehouse, serving file and the serving file's
-    temporary copy), scaled from the backfill's files by the number of scoring dates (every
-    date from the first activity + 30 days of warm-up to the day after the last)."""
-    if not backfill.get("warehouse_bytes") or not backfill.get("days"):
+    temporary copy) for every scoring date (from the first activity + 30 days of warm-up to
+    the day after the last): the current-day build's files (the exports loaded, one date)
+    plus, per further date, what the backfill's files add over them."""
+    if not backfill.get("days") or backfill["days"] < 2:
+        return None
+
+    def files(step: dict) -> int | None:
+        if not step.get("warehouse_bytes"):
+            return None
+        return step["warehouse_bytes"] + 2 * (step.get("serving_bytes") or 0)
+
+    total, base = files(backfill), files(current_day) or 0
+    if total is None:
         return None
     dates = (last_activity_date(exports) - last_activity_date(exports, "min")).days + 1 - 30
-    per_date = (backfill["warehouse_bytes"] + 2 * (backfill.get("serving_bytes") or 0)) / (
-        backfill["days"]
-    )
-    return int(per_date * max(dates, backfill["days"]))
+    per_date = max(total - base, 0) / (backfill["days"] - 1)
+    return int(base + per_date * (max(dates, backfill["days"]) - 1))
 
 
 def add_new_day(exports: Path) -> date:
@@ -375,6 +383,8 @@ def bench_scale(name: str, args: argparse.Namespace) -> dict:
             [str(Path(python()).parent / "healthmart"), "run", "--score-from", "latest"],
             env=env,
         )
+        steps["current_day"]["warehouse_bytes"] = _size(current_dir / "warehouse.duckdb")
+        steps["current_day"]["serving_bytes"] = _size(current_dir / "serving" / "healthmart.duckdb")
         if m.ok:
             ours = pipeline_scores(current_dir / "serving" / "healthmart.duckdb")
             for ref in ("sql", "pandas"):
@@ -403,7 +413,9 @@ def bench_scale(name: str, args: argparse.Namespace) -> dict:
             checks["backfill_vs_sql"] = compare(ours, scores["sql"], "backfill vs sql")
 
     full_dir = scale_dir / "full"
-    needed = full_build_disk_estimate(exports, steps.get("backfill", {}))
+    needed = full_build_disk_estimate(
+        exports, steps.get("backfill", {}), steps.get("current_day", {})
+    )
     free = shutil.disk_usage(scale_dir).free
     if "full" in args.steps and needed and needed > free:
         # the backfill showed that the full build's files would not fit on this disk
