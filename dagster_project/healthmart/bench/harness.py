@@ -528,8 +528,8 @@ def merge_results(path: Path, new: list[dict]) -> dict:
     results["machine"] = machine()
     results["updated_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     results["note"] = (
-        "One run on one machine, shared with other work while it ran: indicative figures, "
-        "not a controlled measurement."
+        "One run on one machine (say in the commit whether anything else ran): indicative "
+        "figures, not a controlled measurement."
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=2, default=str) + "\n")
