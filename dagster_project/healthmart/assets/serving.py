@@ -1,11 +1,10 @@
 """The serving file: the marts published for BI tools once the build and its checks pass."""
 
-from datetime import date
-
 import dagster as dg
 from dagster import AssetExecutionContext
 from dagster_dbt import get_asset_key_for_model
 
+from healthmart.assets.checks import run_date_range
 from healthmart.assets.dbt import dbt_asset_definitions
 from healthmart.publish import ChangedDates, publish_serving_file
 from healthmart.resources import HealthmartSettings
@@ -40,23 +39,18 @@ PER_DATE_MODELS = (
     "fct_health_drivers",
     "fct_account_actions",
 )
-RANGE_TAGS = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
-PARTITION_TAG = "dagster/partition"
 
 
 def changed_dates(tags: dict[str, str]) -> ChangedDates | None:
     """The scoring dates the run rebuilt, from its partition tags (None: not known, e.g. an
     unpartitioned materialisation; the publication then copies everything)."""
     try:
-        if all(tag in tags for tag in RANGE_TAGS):
-            first, last = (date.fromisoformat(tags[tag]) for tag in RANGE_TAGS)
-        elif PARTITION_TAG in tags:
-            first = last = date.fromisoformat(tags[PARTITION_TAG])
-        else:
-            return None
+        window = run_date_range(tags)
     except ValueError:
         return None
-    return ChangedDates(first, last, frozenset(f"marts.{m}" for m in PER_DATE_MODELS))
+    if window is None:
+        return None
+    return ChangedDates(*window, frozenset(f"marts.{m}" for m in PER_DATE_MODELS))
 
 
 def mart_asset_key(model: str) -> dg.AssetKey:

@@ -299,6 +299,17 @@ def _size(path: Path) -> int | None:
     return path.stat().st_size if path.exists() else None
 
 
+def healthmart_run(*args: str) -> list[str]:
+    """The command line of `healthmart run` in this environment."""
+    return [str(Path(python()).parent / "healthmart"), "run", *args]
+
+
+def record_files(step: dict, run_dir: Path) -> None:
+    """The sizes of the warehouse and serving file a measured run left."""
+    step["warehouse_bytes"] = _size(run_dir / "warehouse.duckdb")
+    step["serving_bytes"] = _size(run_dir / "serving" / "healthmart.duckdb")
+
+
 def fresh_run_dir(run_dir: Path, exports: Path) -> None:
     if run_dir.exists():
         shutil.rmtree(run_dir)
@@ -380,11 +391,10 @@ def bench_scale(name: str, args: argparse.Namespace) -> dict:
         env = pipeline_env(current_dir)
         m = measure(
             "current_day",
-            [str(Path(python()).parent / "healthmart"), "run", "--score-from", "latest"],
+            healthmart_run("--score-from", "latest"),
             env=env,
         )
-        steps["current_day"]["warehouse_bytes"] = _size(current_dir / "warehouse.duckdb")
-        steps["current_day"]["serving_bytes"] = _size(current_dir / "serving" / "healthmart.duckdb")
+        record_files(steps["current_day"], current_dir)
         if m.ok:
             ours = pipeline_scores(current_dir / "serving" / "healthmart.duckdb")
             for ref in ("sql", "pandas"):
@@ -401,12 +411,11 @@ def bench_scale(name: str, args: argparse.Namespace) -> dict:
         first = last_activity_date(exports) + timedelta(days=1 - args.backfill_days + 1)
         m = measure(
             "backfill",
-            [str(Path(python()).parent / "healthmart"), "run", "--score-from", first.isoformat()],
+            healthmart_run("--score-from", first.isoformat()),
             env=pipeline_env(backfill_dir),
         )
         steps["backfill"]["days"] = args.backfill_days
-        steps["backfill"]["warehouse_bytes"] = _size(backfill_dir / "warehouse.duckdb")
-        steps["backfill"]["serving_bytes"] = _size(backfill_dir / "serving" / "healthmart.duckdb")
+        record_files(steps["backfill"], backfill_dir)
         save(entry_of())
         if m.ok and "sql" in scores:
             ours = pipeline_scores(backfill_dir / "serving" / "healthmart.duckdb")
@@ -429,7 +438,7 @@ def bench_scale(name: str, args: argparse.Namespace) -> dict:
     elif "full" in args.steps:
         fresh_run_dir(full_dir, exports)
         env = pipeline_env(full_dir)
-        m = measure("full", [str(Path(python()).parent / "healthmart"), "run"], env=env)
+        m = measure("full", healthmart_run(), env=env)
         if m.ok:
             ours = pipeline_scores(full_dir / "serving" / "healthmart.duckdb")
             for ref in ("sql", "pandas"):
@@ -453,11 +462,11 @@ def bench_scale(name: str, args: argparse.Namespace) -> dict:
         if base is None:
             print("  incremental: skipped (needs a full or current-day build of this run)")
         else:
-            base_step, full_dir = base
-            new_day = add_new_day(full_dir / "exports")
+            base_step, base_dir = base
+            new_day = add_new_day(base_dir / "exports")
             print(f"  landed one more day of exports ({new_day}) after {base_step}", flush=True)
-            env = pipeline_env(full_dir)
-            m = measure("incremental", [str(Path(python()).parent / "healthmart"), "run"], env=env)
+            env = pipeline_env(base_dir)
+            m = measure("incremental", healthmart_run(), env=env)
             steps["incremental"]["new_day"] = new_day.isoformat()
             steps["incremental"]["after"] = base_step
             save(entry_of())
@@ -470,7 +479,7 @@ def bench_scale(name: str, args: argparse.Namespace) -> dict:
                         "-m",
                         "healthmart.bench.reference_sql",
                         "--exports-dir",
-                        str(full_dir / "exports"),
+                        str(base_dir / "exports"),
                         "--out",
                         str(out),
                         "--preset",
@@ -479,7 +488,7 @@ def bench_scale(name: str, args: argparse.Namespace) -> dict:
                     log_path=logs / "sql_new_day.log",
                 )
                 if check.ok:
-                    ours = pipeline_scores(full_dir / "serving" / "healthmart.duckdb")
+                    ours = pipeline_scores(base_dir / "serving" / "healthmart.duckdb")
                     checks["incremental_vs_sql"] = compare(
                         ours, pd.read_csv(out), "incremental run vs sql (new day)"
                     )
