@@ -9,7 +9,7 @@ was; a temporary file left by a process that died (killed, power cut) is removed
 publication.
 
 What is published: the tables of PUBLISHED_SCHEMAS, copied as tables, and the views of
-VIEW_SCHEMAS (the analyst views), re-created as views from their SQL in the warehouse, after
+VIEW_SCHEMAS (the long-shaped marts over wide tables, the analyst views), re-created as views from their SQL in the warehouse, after
 the tables they read. Their SQL names tables by schema and table only (DuckDB stores a view's
 references to its own database without the database name), so they resolve against the tables
 published beside them. The descriptions dbt writes as comments (persist_docs) are copied too.
@@ -40,9 +40,10 @@ import duckdb
 # Schemas of the warehouse copied to the serving file (quality: the validation results of the
 # expectation suites, quality.validation_results).
 PUBLISHED_SCHEMAS = ("marts", "config", "ingest_meta", "analyst", "quality")
-# Schemas whose views are published as views (they read only published tables). A view in
-# another published schema is copied as a table.
-VIEW_SCHEMAS = ("analyst",)
+# Schemas whose views are published as views (they read only published relations: the
+# long-shaped marts fct_signal_scores and fct_health_drivers are views over a wide table,
+# the analyst views read the marts). A view in another published schema is copied as a table.
+VIEW_SCHEMAS = ("marts", "analyst")
 # Storage format readable by DuckDB clients from 1.1 on (DuckDB 2.0 writes a newer one).
 SERVING_STORAGE_VERSION = "v1.1.0"
 

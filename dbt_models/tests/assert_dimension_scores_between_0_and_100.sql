@@ -3,7 +3,7 @@
 -- depends_on: {{ ref('fct_health_current') }}
 -- Every <dimension>_score column of fct_health_scores and fct_health_current (one per
 -- dimension of the selected preset, so the columns change with the preset) must be null or
--- between 0 and 100: returns the offending values.
+-- between 0 and 100: returns the offending values (of this run's dates in fct_health_scores).
 
 {%- set dimensions = preset_dimensions(var('preset')) %}
 
@@ -18,7 +18,8 @@ select
     {{ dimension }}_score as score,
     '{{ dimension }}_score outside 0-100' as problem
 from {{ ref(mart) }}
-where {{ dimension }}_score < 0 or {{ dimension }}_score > 100
+where ({{ dimension }}_score < 0 or {{ dimension }}_score > 100)
+    {%- if mart == 'fct_health_scores' %} and {{ run_dates_condition() }}{% endif %}
 {% if not (loop.last and mart_loop.last) %}union all{% endif %}
 {%- endfor %}
 {%- endfor %}

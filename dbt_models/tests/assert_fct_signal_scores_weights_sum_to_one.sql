@@ -1,22 +1,35 @@
--- The effective weights (fct_signal_scores.weight) of an account-day must sum to 1 when any
--- of its signals has a score (a signal with data, or one scored by the neutral / zero
--- missing policy), and to 0 when none has: returns the account-days off by more than 1e-9.
+-- depends_on: {{ ref('signal_config') }}
+-- depends_on: {{ ref('signal_bands') }}
+-- depends_on: {{ ref('preset_weights') }}
+-- depends_on: {{ ref('tier_bands') }}
+-- The effective weights (weight__<signal> of fct_signal_scores_wide, the weight column of
+-- fct_signal_scores) of an account-day must sum to 1 when any signal of its preset has a
+-- score (a signal with data, or one scored by the neutral / zero missing policy), and to 0
+-- when none has: returns the account-days of this run off by more than 1e-9.
+
+{%- set signals = measured_signals_checked(scoring_config()) %}
 
 with
 
 signal_scores as (
-    select * from {{ ref('fct_signal_scores') }}
+    select * from {{ ref('fct_signal_scores_wide') }}
+    where {{ run_dates_condition() }}
 ),
 
 sums as (
     select
         account_id,
         score_date,
-        sum(weight) as weight_sum,
-        case when count(signal_score) > 0 then 1.0 else 0.0 end as expected_sum,
-        sum(case when has_data then 1 else 0 end) as signals_with_data
+        {%- for signal in signals %}
+        coalesce(weight__{{ signal }}, 0){{ ' +' if not loop.last }}
+        {%- endfor %} as weight_sum,
+        case when
+        {%- for signal in signals %}
+            (weight__{{ signal }} is not null and signal_score__{{ signal }} is not null){{ ' or' if not loop.last }}
+        {%- endfor %}
+            then 1.0 else 0.0
+        end as expected_sum
     from signal_scores
-    group by account_id, score_date
 )
 
 select
@@ -24,7 +37,6 @@ select
     score_date,
     weight_sum,
     expected_sum,
-    signals_with_data,
     'signal weights sum to ' || cast(weight_sum as {{ dbt.type_string() }})
     || ', expected ' || cast(expected_sum as {{ dbt.type_string() }}) as problem
 from sums

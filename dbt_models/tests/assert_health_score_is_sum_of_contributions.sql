@@ -1,21 +1,37 @@
--- computed_score of fct_health_scores must be the sum of the signal contributions of
--- fct_signal_scores for the same account-day, rounded to 2 decimals (null when no signal
--- has a score): returns the account-days where they differ by more than the rounding.
+-- depends_on: {{ ref('signal_config') }}
+-- depends_on: {{ ref('signal_bands') }}
+-- depends_on: {{ ref('preset_weights') }}
+-- depends_on: {{ ref('tier_bands') }}
+-- computed_score of fct_health_scores must be the sum of the signal contributions
+-- (weight x score, fct_signal_scores_wide) of the same account-day, rounded to 2 decimals
+-- (null when no signal has a score): returns the account-days of this run where they
+-- differ by more than the rounding.
+
+{%- set signals = measured_signals_checked(scoring_config()) %}
 
 with
 
 health_scores as (
     select * from {{ ref('fct_health_scores') }}
+    where {{ run_dates_condition() }}
+),
+
+signal_scores as (
+    select * from {{ ref('fct_signal_scores_wide') }}
+    where {{ run_dates_condition() }}
 ),
 
 contributions as (
     select
         account_id,
         score_date,
-        sum(contribution) as contribution_sum,
-        count(signal_score) as scored_signals
-    from {{ ref('fct_signal_scores') }}
-    group by account_id, score_date
+        {%- for signal in signals %}
+        coalesce(weight__{{ signal }} * signal_score__{{ signal }}, 0){{ ' +' if not loop.last }}
+        {%- endfor %} as contribution_sum,
+        {%- for signal in signals %}
+        case when weight__{{ signal }} is not null and signal_score__{{ signal }} is not null then 1 else 0 end{{ ' +' if not loop.last }}
+        {%- endfor %} as scored_signals
+    from signal_scores
 )
 
 select

@@ -13,10 +13,11 @@ tier_bands as (
 scores as (
     select 'fct_health_scores' as mart, account_id, score_date, health_score, tier
     from {{ ref('fct_health_scores') }}
-    where override_tier is null
+    where override_tier is null and {{ run_dates_condition() }}
     union all
     select 'fct_health_scores.computed' as mart, account_id, score_date, computed_score, computed_tier
     from {{ ref('fct_health_scores') }}
+    where {{ run_dates_condition() }}
     union all
     select 'fct_health_current' as mart, account_id, score_date, health_score, tier
     from {{ ref('fct_health_current') }}

@@ -8,6 +8,9 @@
     )
 }}
 -- depends_on: {{ ref('scoring_settings') }}
+-- depends_on: {{ ref('signal_config') }}
+-- depends_on: {{ ref('signal_bands') }}
+-- depends_on: {{ ref('tier_bands') }}
 -- depends_on: {{ ref('preset_weights') }}
 -- depends_on: {{ ref('preset_assignments') }}
 -- One row per account and scoring date: the health score under the preset assigned to the
@@ -19,6 +22,21 @@
 -- keep theirs, and delta_7d / delta_30d compare with the scores as they were published.
 
 {%- set dimensions = mart_dimensions() %}
+{%- set signals = measured_signals_checked(scoring_config()) %}
+{%- set shortfalls = {} %}
+{%- set moves = {} %}
+{%- set move_labels = {} %}
+{%- for s in signals %}
+    {%- do shortfalls.update({s: 'case when assigned.signal_score__' ~ s ~ ' < 100 and assigned.weight__' ~ s
+        ~ ' > 0 then round(assigned.weight__' ~ s ~ ' * (100 - assigned.signal_score__' ~ s ~ '), 6) end'}) %}
+    {%- do moves.update({s: 'case when abs(signals.change_30d__' ~ s ~ ') >= 0.05 then round(abs(signals.change_30d__'
+        ~ s ~ '), 6) end'}) %}
+    {%- do move_labels.update({s: dbt.concat([
+        "'" ~ s ~ " '",
+        "case when signals.change_30d__" ~ s ~ " >= 0 then '+' else '' end",
+        dbt.cast('round(signals.change_30d__' ~ s ~ ', 1)', dbt.type_string()),
+    ])}) %}
+{%- endfor %}
 {%- set trend_threshold = scoring_setting('trend_threshold_points', 5) %}
 
 with
@@ -38,14 +56,8 @@ assigned as (
         and (select max(score_date) from run_dates)
 ),
 
-weighted_signals as (
-    select * from {{ ref('int_signal_weights__applied') }}
-    where score_date between (select min(score_date) from run_dates)
-        and (select max(score_date) from run_dates)
-),
-
-drivers as (
-    select * from {{ ref('fct_health_drivers') }}
+signals as (
+    select * from {{ ref('fct_signal_scores_wide') }}
     where score_date between (select min(score_date) from run_dates)
         and (select max(score_date) from run_dates)
 ),
@@ -59,82 +71,19 @@ tier_bands as (
     select * from {{ ref('tier_bands') }}
 ),
 
--- the signals of the preset assigned to each account-day
-assigned_signals as (
-    select weighted_signals.*
-    from weighted_signals
-    inner join assigned
-        on weighted_signals.account_id = assigned.account_id
-        and weighted_signals.score_date = assigned.score_date
-        and weighted_signals.preset = assigned.preset
-),
-
-dimension_scores as (
-    select
-        account_id,
-        score_date
-        {%- for dimension in dimensions %},
-        max(case when dimension = '{{ dimension }}' then dimension_score end) as {{ dimension }}_score
-        {%- endfor %}
-    from assigned_signals
-    group by account_id, score_date
-),
-
 -- the weakest signals: largest weighted shortfall from a perfect 100 (rounded, so that
--- equal shortfalls are ordered by name, not by the last bits of a double)
-ranked_shortfalls as (
+-- equal shortfalls are ordered by name, not by the last bits of a double); the signals
+-- that moved the computed score most since the score published 30 days earlier
+ranked as (
     select
-        account_id,
-        score_date,
-        signal,
-        row_number() over (
-            partition by account_id, score_date
-            order by round(effective_weight * (100 - signal_score), 6) desc, signal
-        ) as shortfall_rank
-    from assigned_signals
-    where signal_score is not null
-        and effective_weight > 0
-        and signal_score < 100
-),
-
-weakest as (
-    select
-        account_id,
-        score_date,
-        {{ dbt.listagg('signal', "', '", 'order by shortfall_rank') }} as top_drivers
-    from ranked_shortfalls
-    where shortfall_rank <= 3
-    group by account_id, score_date
-),
-
--- the signals that moved the computed score most since the score published 30 days earlier
-ranked_movers as (
-    select
-        account_id,
-        score_date,
-        {{ dbt.concat([
-            'signal',
-            "' '",
-            "case when total_change >= 0 then '+' else '' end",
-            dbt.cast('round(total_change, 1)', dbt.type_string()),
-        ]) }} as mover,
-        row_number() over (
-            partition by account_id, score_date
-            order by round(abs(total_change), 6) desc, signal
-        ) as mover_rank
-    from drivers
-    where total_change is not null
-        and abs(total_change) >= 0.05
-),
-
-movers as (
-    select
-        account_id,
-        score_date,
-        {{ dbt.listagg('mover', "', '", 'order by mover_rank') }} as top_movers_30d
-    from ranked_movers
-    where mover_rank <= 3
-    group by account_id, score_date
+        assigned.account_id,
+        assigned.score_date,
+        {{ top_signals_sql(shortfalls) }} as top_drivers,
+        {{ top_signals_sql(moves, labels=move_labels) }} as top_movers_30d
+    from assigned
+    inner join signals
+        on assigned.account_id = signals.account_id
+        and assigned.score_date = signals.score_date
 ),
 
 -- the override in force: valid on the date; of overlapping ones the latest valid_from wins
@@ -223,7 +172,7 @@ select
     effective_tiers.coverage,
     effective_tiers.low_confidence,
     {%- for dimension in dimensions %}
-    dimension_scores.{{ dimension }}_score,
+    effective_tiers.{{ dimension }}_score,
     {%- endfor %}
     -- change of the computed score
     round(effective_tiers.computed_score - scores_7d_ago.computed_score, 2) as delta_7d,
@@ -234,8 +183,8 @@ select
         when effective_tiers.computed_score - scores_30d_ago.computed_score <= -{{ trend_threshold }} then 'declining'
         else 'stable'
     end as trend,
-    weakest.top_drivers,
-    movers.top_movers_30d,
+    ranked.top_drivers,
+    ranked.top_movers_30d,
     -- override in force
     effective_tiers.is_overridden,
     effective_tiers.override_score,
@@ -257,18 +206,13 @@ inner join account_days
     and effective_tiers.score_date = account_days.score_date
 left join tier_bands
     on effective_tiers.effective_tier = tier_bands.tier
-left join dimension_scores
-    on effective_tiers.account_id = dimension_scores.account_id
-    and effective_tiers.score_date = dimension_scores.score_date
-left join weakest
-    on effective_tiers.account_id = weakest.account_id
-    and effective_tiers.score_date = weakest.score_date
-left join movers
-    on effective_tiers.account_id = movers.account_id
-    and effective_tiers.score_date = movers.score_date
+left join ranked
+    on effective_tiers.account_id = ranked.account_id
+    and effective_tiers.score_date = ranked.score_date
 left join published_scores as scores_7d_ago
     on effective_tiers.account_id = scores_7d_ago.account_id
     and scores_7d_ago.score_date = {{ dbt.dateadd('day', -7, 'effective_tiers.score_date') }}
 left join published_scores as scores_30d_ago
     on effective_tiers.account_id = scores_30d_ago.account_id
     and scores_30d_ago.score_date = {{ dbt.dateadd('day', -30, 'effective_tiers.score_date') }}
+order by effective_tiers.account_id, effective_tiers.score_date

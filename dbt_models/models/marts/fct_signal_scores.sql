@@ -1,55 +1,66 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='score_date',
-        on_schema_change='sync_all_columns',
-        tags=['per_scoring_date'],
-    )
-}}
+{{ config(materialized='view', tags=['per_scoring_date']) }}
+-- depends_on: {{ ref('signal_config') }}
+-- depends_on: {{ ref('signal_bands') }}
+-- depends_on: {{ ref('tier_bands') }}
 -- One row per account, scoring date and signal of the preset assigned to the account that
--- day: the raw metric, its 0-100 score and the weight it carried in the health score.
+-- day: the raw metric, its 0-100 score and the weight it carried in the health score. A view
+-- over fct_signal_scores_wide (one row per account-day); dimension and configured_weight
+-- come from the preset's weights (seeds/preset_weights.csv).
+
+{%- set signals = measured_signals_checked(scoring_config()) %}
 
 with
 
-run_dates as (
-    select * from {{ ref('int_scoring_dates__selected') }}
-    where is_run_date
+wide as (
+    select * from {{ ref('fct_signal_scores_wide') }}
 ),
 
-assigned as (
-    select * from {{ ref('int_health_scores__assigned') }}
-    where score_date between (select min(score_date) from run_dates)
-        and (select max(score_date) from run_dates)
+preset_weights as (
+    select * from {{ ref('preset_weights') }}
 ),
 
-weighted_signals as (
-    select * from {{ ref('int_signal_weights__applied') }}
-    where score_date between (select min(score_date) from run_dates)
-        and (select max(score_date) from run_dates)
+signals as (
+    {{ signal_names_relation(signals) }}
+),
+
+long as (
+    select
+        wide.account_id,
+        signals.signal,
+        wide.preset,
+        wide.score_date,
+        {{ signal_column_sql(signals, 'raw_value__') }} as raw_value,
+        {{ signal_column_sql(signals, 'raw_label__') }} as raw_label,
+        {{ signal_column_sql(signals, 'signal_score__') }} as signal_score,
+        {{ signal_column_sql(signals, 'weight__') }} as weight,
+        {{ signal_column_sql(signals, 'has_data__') }} as has_data,
+        wide.config_version
+    from wide
+    cross join signals
 )
 
 select
     -- ids
-    weighted_signals.account_id,
-    weighted_signals.signal,
-    weighted_signals.dimension,
-    weighted_signals.preset,
+    long.account_id,
+    long.signal,
+    preset_weights.dimension,
+    long.preset,
     -- dates
-    weighted_signals.score_date,
+    long.score_date,
     -- measures
-    weighted_signals.raw_value,
-    weighted_signals.raw_label,
-    weighted_signals.signal_score,
-    weighted_signals.effective_weight as weight,
-    weighted_signals.configured_weight,
-    weighted_signals.contribution,
+    long.raw_value,
+    long.raw_label,
+    long.signal_score,
+    long.weight,
+    preset_weights.dimension_weight * preset_weights.signal_weight as configured_weight,
+    long.weight * coalesce(long.signal_score, 0) as contribution,
     -- flags
-    weighted_signals.has_data,
+    long.has_data,
     -- config
-    assigned.config_version
-from weighted_signals
-inner join assigned
-    on weighted_signals.account_id = assigned.account_id
-    and weighted_signals.score_date = assigned.score_date
-    and weighted_signals.preset = assigned.preset
+    long.config_version
+from long
+left join preset_weights
+    on long.preset = preset_weights.preset
+    and long.signal = preset_weights.signal
+-- the signals of the assigned preset carry a weight (0 when missing); the others none
+where long.weight is not null

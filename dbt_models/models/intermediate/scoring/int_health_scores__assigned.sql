@@ -1,11 +1,22 @@
+-- depends_on: {{ ref('signal_config') }}
+-- depends_on: {{ ref('signal_bands') }}
 -- depends_on: {{ ref('preset_weights') }}
--- The computed score of every account-day under the preset its lifecycle stage and segment
--- are assigned (seeds/preset_assignments.csv; 'default' = the run's preset, var preset):
--- a segment-specific row beats a '*' row; a stage without a row uses the run's preset.
--- Stamped with the config version it was computed under.
+-- depends_on: {{ ref('tier_bands') }}
+-- depends_on: {{ ref('scoring_settings') }}
+-- One row per account-day of this run (run dates and their look-back dates): the preset its
+-- lifecycle stage and segment are assigned (seeds/preset_assignments.csv; 'default' = the
+-- run's preset, var preset: a segment-specific row beats a '*' row; a stage without a row
+-- uses the run's preset), the computed score, coverage, tier and dimension scores under that
+-- preset, and every signal's raw value, score and the weight it carried (weight__<signal>,
+-- null for a signal the preset does not use), all expressions over the row. Stamped with
+-- the config version it was computed under.
 
+{%- set config = scoring_config() %}
+{%- set signals = measured_signals_checked(config) %}
 {%- set default_preset = var('preset') %}
-{%- do preset_dimensions(default_preset) %}
+{%- set presets = assigned_presets() %}
+{%- set dimensions = mart_dimensions() %}
+{%- set low_confidence_coverage = scoring_setting('low_confidence_coverage', 0.6) %}
 
 with
 
@@ -13,8 +24,8 @@ account_days as (
     select * from {{ ref('int_accounts__daily') }}
 ),
 
-health_scores as (
-    select * from {{ ref('int_health_scores__weighted') }}
+signal_scores as (
+    select * from {{ ref('int_signal_scores__normalised') }}
 ),
 
 preset_assignments as (
@@ -48,39 +59,57 @@ matches as (
 
 assigned as (
     select
-        account_days.account_id,
-        account_days.score_date,
+        signal_scores.*,
         account_days.lifecycle_stage,
         account_days.segment,
         coalesce(matches.preset, '{{ default_preset }}') as preset
-    from account_days
+    from signal_scores
+    inner join account_days
+        on signal_scores.account_id = account_days.account_id
+        and signal_scores.score_date = account_days.score_date
     left join matches
-        on account_days.account_id = matches.account_id
-        and account_days.score_date = matches.score_date
+        on signal_scores.account_id = matches.account_id
+        and signal_scores.score_date = matches.score_date
         and matches.match_rank = 1
+),
+
+scored as (
+    select
+        assigned.*,
+        {{ by_preset_sql(config, presets, 'preset', 'score') }} as computed_score,
+        {{ by_preset_sql(config, presets, 'preset', 'coverage') }} as coverage
+    from assigned
 )
 
 select
     -- ids
-    assigned.account_id,
-    assigned.preset,
+    scored.account_id,
+    scored.preset,
     -- dates
-    assigned.score_date,
+    scored.score_date,
     -- assignment
-    assigned.lifecycle_stage,
-    assigned.segment,
+    scored.lifecycle_stage,
+    scored.segment,
     -- score
-    health_scores.computed_score,
-    health_scores.coverage,
-    health_scores.tier,
-    health_scores.colour,
-    health_scores.tier_severity,
-    health_scores.low_confidence,
+    scored.computed_score,
+    scored.coverage,
+    coalesce({{ tier_band_sql(config, 'scored.computed_score', 'tier') }}, 'unscored') as tier,
+    coalesce({{ tier_band_sql(config, 'scored.computed_score', 'colour') }}, 'grey') as colour,
+    {{ tier_band_sql(config, 'scored.computed_score', 'severity') }} as tier_severity,
+    scored.coverage < {{ low_confidence_coverage }} as low_confidence,
+    -- dimension scores of the assigned preset (null for the dimensions of other presets)
+    {%- for dimension in dimensions %}
+    {{ by_preset_sql(config, presets, 'scored.preset', 'dimension', dimension, 'scored.') }} as {{ dimension }}_score,
+    {%- endfor %}
+    -- signals
+    {%- for signal in signals %}
+    scored.raw_value__{{ signal }},
+    scored.raw_label__{{ signal }},
+    scored.signal_score__{{ signal }},
+    scored.has_data__{{ signal }},
+    {{ by_preset_sql(config, presets, 'scored.preset', 'weight', signal, 'scored.') }} as weight__{{ signal }},
+    {%- endfor %}
     -- config
     config.config_version
-from assigned
-inner join health_scores
-    on assigned.account_id = health_scores.account_id
-    and assigned.score_date = health_scores.score_date
-    and assigned.preset = health_scores.preset
+from scored
 cross join config

@@ -1,16 +1,46 @@
 {{ config(tags=['history_summary']) }}
 -- depends_on: {{ ref('scoring_settings') }}
+-- depends_on: {{ ref('signal_config') }}
+-- depends_on: {{ ref('signal_bands') }}
+-- depends_on: {{ ref('preset_weights') }}
+-- depends_on: {{ ref('tier_bands') }}
 -- The backtest's raw material: every account-day scored by every preset whose full churn
 -- horizon (churn_horizon_days) lies inside the data, and whether the account churned within
 -- it (on the scoring date or the days after). The score of a date uses only data from before
 -- it, so this is an honest out-of-sample test of each preset.
 
 {%- set horizon_days = scoring_setting('churn_horizon_days', 90) | int %}
+{%- set config = scoring_config() %}
 
 with
 
-health_scores as (
+weighted as (
     select * from {{ ref('int_health_scores__weighted') }}
+),
+
+-- one row per account-day and preset (int_health_scores__weighted has a column per preset)
+health_scores as (
+    {%- for preset in config_presets(config) %}
+    select
+        account_id,
+        '{{ preset }}' as preset,
+        score_date,
+        score__{{ preset }} as computed_score,
+        coverage__{{ preset }} as coverage,
+        {{ tier_band_sql(config, 'score__' ~ preset, 'tier') }} as tier,
+        {{ tier_band_sql(config, 'score__' ~ preset, 'severity') }} as tier_severity
+    from weighted
+    where score__{{ preset }} is not null
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+    {%- if not config_presets(config) %}
+    -- parsing: the presets are not known yet
+    select account_id, 'none' as preset, score_date, 0.0 as computed_score, 0.0 as coverage,
+        'unscored' as tier, 0 as tier_severity
+    from weighted where 1 = 0
+    {%- endif %}
 ),
 
 accounts as (

@@ -1,0 +1,244 @@
+{#- Scores as expressions over one wide row per account-day (macros/scoring_config.sql).
+
+    The row has, for every signal s: signal_score__<s> (0-100, null when missing and
+    excluded) and has_data__<s>. Each macro prints an SQL expression; `row` is the prefix of
+    those columns (a table alias and a dot, or empty).
+
+    Weighted sums are exact: each term is rounded to 10 decimals as a fixed-point decimal
+    and the terms are added as decimals, then read back as a double, so a score is the same
+    whatever engine or order adds them (and a tie like 68.125 rounds the same way). -#}
+
+{% macro config_number(value) -%}
+    cast('{{ value }}' as double)
+{%- endmacro %}
+
+{% macro _exact(expression) -%}
+    cast({{ expression }} as decimal(18, 10))
+{%- endmacro %}
+
+{% macro _exact_total(terms) -%}
+    cast(({{ terms | join(' + ') }}) as double)
+{%- endmacro %}
+
+
+{#- Signal-weighted mean of the dimension's signals that have a score; null when none has. -#}
+{% macro dimension_score_sql(dimension, row='') -%}
+    {%- set numerator = [] -%}
+    {%- set denominator = [] -%}
+    {%- for s in dimension.signals -%}
+        {%- do numerator.append(
+            'coalesce(' ~ _exact(config_number(s.signal_weight) ~ ' * ' ~ row ~ 'signal_score__' ~ s.signal) ~ ', 0)'
+        ) -%}
+        {%- do denominator.append(
+            'case when ' ~ row ~ 'signal_score__' ~ s.signal ~ ' is not null then '
+            ~ _exact(config_number(s.signal_weight)) ~ ' else 0 end'
+        ) -%}
+    {%- endfor -%}
+    ({{ _exact_total(numerator) }} / nullif({{ _exact_total(denominator) }}, 0))
+{%- endmacro %}
+
+
+{#- The weight of the preset's dimensions that have a score (the overall denominator).
+    `dimension_scores` maps a dimension name to the SQL of its score. -#}
+{% macro scored_dimension_weight_sql(dimensions, dimension_scores) -%}
+    {%- set terms = [] -%}
+    {%- for d in dimensions -%}
+        {%- do terms.append(
+            'case when ' ~ dimension_scores[d.dimension] ~ ' is not null then '
+            ~ _exact(config_number(d.dimension_weight)) ~ ' else 0 end'
+        ) -%}
+    {%- endfor -%}
+    {{ _exact_total(terms) }}
+{%- endmacro %}
+
+
+{#- Overall score of a preset, rounded to 2 decimals: the dimension-weighted mean of the
+    dimensions that have a score; null when none has. -#}
+{% macro overall_score_sql(dimensions, dimension_scores) -%}
+    {%- set numerator = [] -%}
+    {%- for d in dimensions -%}
+        {%- do numerator.append(
+            'coalesce(' ~ _exact(config_number(d.dimension_weight) ~ ' * ' ~ dimension_scores[d.dimension]) ~ ', 0)'
+        ) -%}
+    {%- endfor -%}
+    {%- set scored = scored_dimension_weight_sql(dimensions, dimension_scores) -%}
+    case
+        when {{ scored }} > 0 then round({{ _exact_total(numerator) }} / {{ scored }}, 2)
+    end
+{%- endmacro %}
+
+
+{#- Share (0-1, rounded to 6 decimals) of the preset's configured weight whose signals had
+    data; signals scored by the neutral or zero policy do not count. -#}
+{% macro coverage_sql(dimensions, row='') -%}
+    {%- set terms = [] -%}
+    {%- for d in dimensions -%}
+        {%- for s in d.signals -%}
+            {%- do terms.append(
+                'case when ' ~ row ~ 'has_data__' ~ s.signal ~ ' then '
+                ~ _exact(config_number(d.dimension_weight) ~ ' * ' ~ config_number(s.signal_weight))
+                ~ ' else 0 end'
+            ) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    round({{ _exact_total(terms) }}, 6)
+{%- endmacro %}
+
+
+{#- The weight a signal carried under a preset: its dimension's weight renormalised over the
+    dimensions with a score, times its weight renormalised over the signals of its
+    dimension with a score; 0 when its score is null; null when the preset has no such
+    signal. -#}
+{% macro effective_weight_sql(dimensions, dimension_scores, signal, row='') -%}
+    {%- set found = [] -%}
+    {%- for d in dimensions -%}
+        {%- for s in d.signals if s.signal == signal -%}
+            {%- do found.append((d, s)) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {%- if not found -%}
+        cast(null as double)
+    {%- else -%}
+        {%- set d, s = found[0] -%}
+        {%- set signal_terms = [] -%}
+        {%- for other in d.signals -%}
+            {%- do signal_terms.append(
+                'case when ' ~ row ~ 'signal_score__' ~ other.signal ~ ' is not null then '
+                ~ _exact(config_number(other.signal_weight)) ~ ' else 0 end'
+            ) -%}
+        {%- endfor -%}
+        case
+            when {{ row }}signal_score__{{ signal }} is not null
+                then ({{ config_number(d.dimension_weight) }} / {{ scored_dimension_weight_sql(dimensions, dimension_scores) }})
+                * ({{ config_number(s.signal_weight) }} / {{ _exact_total(signal_terms) }})
+            else 0.0
+        end
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- The dimension scores of a preset as SQL, by dimension name, over `row`. -#}
+{% macro preset_dimension_scores(dimensions, row='') -%}
+    {%- set scores = {} -%}
+    {%- for d in dimensions -%}
+        {%- do scores.update({d.dimension: dimension_score_sql(d, row)}) -%}
+    {%- endfor -%}
+    {{ return(scores) }}
+{%- endmacro %}
+
+
+{#- One expression per preset, chosen by the value of `preset_column`:
+    case <preset_column> when '<p>' then <expression of p> ... end.
+    `kind`: score | coverage | dimension (with `name`) | weight (with `name`, a signal). -#}
+{% macro by_preset_sql(config, presets, preset_column, kind, name=none, row='') -%}
+    case {{ preset_column }}
+    {%- for preset in presets %}
+        {%- set dimensions = preset_dimension_list(config, preset) %}
+        {%- set dimension_scores = preset_dimension_scores(dimensions, row) %}
+        when '{{ preset }}' then
+        {%- if kind == 'score' %} {{ overall_score_sql(dimensions, dimension_scores) }}
+        {%- elif kind == 'coverage' %} {{ coverage_sql(dimensions, row) }}
+        {%- elif kind == 'dimension' %} {{ dimension_scores.get(name, 'cast(null as double)') }}
+        {%- elif kind == 'weight' %} {{ effective_weight_sql(dimensions, dimension_scores, name, row) }}
+        {%- endif %}
+    {%- endfor %}
+    end
+{%- endmacro %}
+
+
+{#- The tier band (seeds/tier_bands.csv) that holds a score: its `attribute` (tier, colour
+    or severity); null when the score is null or in no band. -#}
+{% macro tier_band_sql(config, score, attribute) -%}
+    case
+    {%- for t in config.tiers %}
+        when ({{ score }} > {{ config_number(t.lower_bound) }}
+            {%- if t.lower_inclusive in (true, 'true', 'True') %} or {{ score }} = {{ config_number(t.lower_bound) }}{% endif %})
+            and ({{ score }} < {{ config_number(t.upper_bound) }}
+            {%- if t.upper_inclusive in (true, 'true', 'True') %} or {{ score }} = {{ config_number(t.upper_bound) }}{% endif %})
+            then {% if attribute == 'severity' %}{{ t.severity }}{% else %}'{{ t[attribute] }}'{% endif %}
+    {%- endfor %}
+    end
+{%- endmacro %}
+
+
+{#- A signal's 0-100 score from its raw metric by its method (seeds/signal_config.csv), over
+    a row with raw_value__<signal> / raw_label__<signal> and the account's segment; null
+    when the metric is missing (the missing policy is applied after). percentile is the
+    mid-rank percentile among the accounts of the same segment on the same date with a
+    value: share below plus half the share of ties (a lone account or a tied segment: 50). -#}
+{% macro normalised_score_sql(config, s) -%}
+    {%- set raw = 'raw_value__' ~ s.signal -%}
+    {%- if s.method in ('threshold', 'trend') -%}
+        {#- least / greatest skip nulls in some engines: test for a missing value first #}
+        case
+            when {{ raw }} is not null
+                then 100.0 * greatest(0.0, least(1.0,
+                    ({{ raw }} - {{ config_number(s.at_risk_value) }})
+                    / ({{ config_number(s.healthy_value) }} - {{ config_number(s.at_risk_value) }})
+                ))
+        end
+    {%- elif s.method == 'boolean' -%}
+        case
+            when {{ raw }} is null then null
+            when {{ raw }} > 0 then 100.0
+            else 0.0
+        end
+    {%- elif s.method == 'bands' -%}
+        case raw_label__{{ s.signal }}
+        {%- for band in config.bands.get(s.signal, []) %}
+            when '{{ band.band }}' then {{ config_number(band.points) }}
+        {%- endfor %}
+        end
+    {%- elif s.method == 'percentile' -%}
+        case
+            when {{ raw }} is not null
+                then 100.0 * (
+                    count({{ raw }}) over (
+                        partition by score_date, segment
+                        order by {{ raw }}
+                        range between unbounded preceding and current row
+                    )
+                    - 0.5 * count({{ raw }}) over (partition by score_date, segment, {{ raw }})
+                ) / count({{ raw }}) over (partition by score_date, segment)
+        end
+    {%- else -%}
+        {{ exceptions.raise_compiler_error(
+            "seeds/signal_config.csv: signal '" ~ s.signal ~ "' has unknown method '" ~ s.method
+            ~ "' (threshold, trend, percentile, bands or boolean)"
+        ) }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- The top `n` signals of a row by a key, as one text "a, b, c": `keys` maps each signal to
+    the SQL of its key (null = not a candidate); larger keys first, equal keys by signal
+    name; `labels` maps a signal to the SQL of its text (default: the name). A row
+    expression (each signal's rank counts the candidates ahead of it), no rows per signal.
+    Null when no signal is a candidate. -#}
+{% macro top_signals_sql(keys, n=3, labels={}) -%}
+    {%- set signals = keys.keys() | list | sort -%}
+    {%- set places = [] -%}
+    {%- for place in range(1, n + 1) -%}
+        {%- set whens = [] -%}
+        {%- for s in signals -%}
+            {%- set ahead = [] -%}
+            {%- for t in signals if t != s -%}
+                {%- do ahead.append(
+                    'case when ' ~ keys[t] ~ ' > ' ~ keys[s]
+                    ~ (' or ' ~ keys[t] ~ ' = ' ~ keys[s] if t < s else '')
+                    ~ ' then 1 else 0 end'
+                ) -%}
+            {%- endfor -%}
+            {%- do whens.append(
+                'when ' ~ keys[s] ~ ' is not null and ' ~ (ahead | join(' + ') if ahead else '0')
+                ~ ' = ' ~ (place - 1) ~ ' then ' ~ labels.get(s, "'" ~ s ~ "'")
+            ) -%}
+        {%- endfor -%}
+        {%- do places.append('case ' ~ (whens | join(' ')) ~ ' end') -%}
+    {%- endfor -%}
+    {%- set parts = [places[0]] -%}
+    {%- for place in places[1:] -%}
+        {%- do parts.append("coalesce(', ' || " ~ place ~ ", '')") -%}
+    {%- endfor -%}
+    ({{ parts | join(' || ') }})
+{%- endmacro %}
