@@ -22,6 +22,7 @@ ENV_MEMORY_LIMIT = "HEALTHMART_DUCKDB_MEMORY_LIMIT"
 ENV_EXPECTATIONS_DIR = "HEALTHMART_EXPECTATIONS_DIR"
 ENV_QUALITY_CHUNK_ROWS = "HEALTHMART_QUALITY_CHUNK_ROWS"
 ENV_INGEST_CONFIG = "HEALTHMART_INGEST_CONFIG"
+ENV_BUILD_ACCOUNT_DAYS = "HEALTHMART_BUILD_ACCOUNT_DAYS"
 # Read when it exists and HEALTHMART_INGEST_CONFIG is not set (column mapping, encodings).
 DEFAULT_INGEST_CONFIG = PROJECT_ROOT / "config" / "ingest.yml"
 
@@ -39,6 +40,9 @@ class Settings:
     # Data quality: the folder of the expectation suites, rows per validated chunk.
     expectations_dir: Path = PROJECT_ROOT / "expectations"
     quality_chunk_rows: int = 500_000
+    # A long scoring range is built in consecutive parts of about this many account-days
+    # (accounts x days), each one `dbt build`, so memory does not grow with the range.
+    build_account_days: int = 3_000_000
     # The ingest config file (column mapping, encoding, delimiter per source). None: use
     # config/ingest.yml when it exists; a file set explicitly must exist.
     ingest_config: Path | None = None
@@ -73,6 +77,11 @@ class Settings:
             raise ValueError(
                 f"{ENV_QUALITY_CHUNK_ROWS} must be a positive integer, got {chunk_rows!r}"
             )
+        account_days = pick("build_account_days", ENV_BUILD_ACCOUNT_DAYS, "3000000")
+        if not account_days.isdigit() or int(account_days) < 1:
+            raise ValueError(
+                f"{ENV_BUILD_ACCOUNT_DAYS} must be a positive integer, got {account_days!r}"
+            )
         return cls(
             exports_dir=path("exports_dir", ENV_EXPORTS_DIR, "data/exports"),
             serving_path=path("serving_path", ENV_SERVING_PATH, "data/healthmart.duckdb"),
@@ -82,6 +91,7 @@ class Settings:
             duckdb_memory_limit=pick("duckdb_memory_limit", ENV_MEMORY_LIMIT, "3GB"),
             expectations_dir=path("expectations_dir", ENV_EXPECTATIONS_DIR, "expectations"),
             quality_chunk_rows=int(chunk_rows),
+            build_account_days=int(account_days),
             ingest_config=(
                 path("ingest_config", ENV_INGEST_CONFIG, ingest_config) if ingest_config else None
             ),

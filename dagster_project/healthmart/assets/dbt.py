@@ -4,6 +4,7 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date, timedelta
 from typing import Any
 
 from dagster import AssetExecutionContext
@@ -16,7 +17,8 @@ from dagster_dbt import (
 
 from healthmart.dbt_project import dbt_project
 from healthmart.partitions import daily_partitions, scoring_range, single_run
-from healthmart.resources import HealthmartSettings
+from healthmart.resources import HealthmartSettings, warehouse_connection
+from healthmart.settings import Settings
 
 
 class HealthmartDbtTranslator(DagsterDbtTranslator):
@@ -44,20 +46,66 @@ def dbt_vars(context: AssetExecutionContext, preset: str) -> dict[str, str]:
     return variables
 
 
+def build_parts(
+    requested: tuple[date, date] | None,
+    supported: tuple[date, date] | None,
+    accounts: int,
+    account_days: int,
+) -> list[tuple[date, date]]:
+    """The run's scoring range (the requested one, else all the data supports, clamped to
+    what it supports) in consecutive parts of at most `account_days` accounts x days (at
+    least one day each). No part when nothing is supported or the range misses it."""
+    if supported is None:
+        return []
+    start, end = supported
+    if requested is not None:
+        start, end = max(start, requested[0]), min(end, requested[1])
+    days = max(1, account_days // max(accounts, 1))
+    parts = []
+    while start <= end:
+        last = min(end, start + timedelta(days=days - 1))
+        parts.append((start, last))
+        start = last + timedelta(days=1)
+    return parts
+
+
+def supported_range(settings: Settings) -> tuple[tuple[date, date] | None, int]:
+    """The scoring dates the data supports (dbt's int_scoring_dates__supported, built with the
+    whole-history inputs) and the number of accounts."""
+    with warehouse_connection(settings, read_only=True) as con:
+        row = con.execute(
+            "select supported_start, supported_end from intermediate.int_scoring_dates__supported"
+        ).fetchone()
+        (accounts,) = con.execute("select count(*) from staging.stg_accounts__accounts").fetchone()
+    if row is None or row[0] is None or row[1] is None:
+        return None, accounts
+    return (row[0], row[1]), accounts
+
+
 PER_DATE_TAG = "tag:per_scoring_date"
 SUMMARY_TAG = "tag:history_summary"
 
 
 def _build(
-    context: AssetExecutionContext, dbt: DbtCliResource, settings: HealthmartSettings
+    context: AssetExecutionContext,
+    dbt: DbtCliResource,
+    settings: HealthmartSettings,
+    extra_vars: dict[str, str] | None = None,
+    stream: bool = True,
 ) -> Iterator[Any]:
+    """One `dbt build` of the asset's selection; stream=False runs it without reporting its
+    events (raises when it fails)."""
     resolved = settings.resolve()
-    variables = dbt_vars(context, resolved.preset)
+    variables = dbt_vars(context, resolved.preset) | (extra_vars or {})
     context.log.info(f"dbt build with vars {variables} on {resolved.warehouse_path}")
     # A test runs in the invocation that builds all of its parents (`buildable`), so a test
     # over a per-date mart and a history mart runs once, after both are built.
     with _environment(resolved.dbt_env() | {"DBT_INDIRECT_SELECTION": "buildable"}):
-        yield from dbt.cli(["build", "--vars", json.dumps(variables)], context=context).stream()
+        invocation = dbt.cli(["build", "--vars", json.dumps(variables)], context=context)
+        if stream:
+            yield from invocation.stream()
+        else:
+            invocation.wait()
 
 
 @dbt_assets(
@@ -85,8 +133,31 @@ def dbt_scored_dates(
     context: AssetExecutionContext, dbt: DbtCliResource, settings: HealthmartSettings
 ) -> Iterator[Any]:
     """Signals, scores and the per-date marts for the run's scoring dates (its partitions):
-    one `dbt build` over the whole range, incremental models replacing those dates only."""
-    yield from _build(context, dbt, settings)
+    a `dbt build` over the range, incremental models replacing those dates only. A range of
+    more account-days than the build_account_days setting is built in consecutive parts,
+    one `dbt build` each (memory stays that of one part); each part reads the dates an
+    earlier part published as published (dbt var published_from). The events of the last
+    part are the assets' results; a failing test in any part stops the run."""
+    resolved = settings.resolve()
+    supported, accounts = supported_range(resolved)
+    parts = build_parts(scoring_range(context), supported, accounts, resolved.build_account_days)
+    if len(parts) <= 1:
+        yield from _build(context, dbt, settings)
+        return
+    context.log.info(
+        f"{len(parts)} parts of at most {resolved.build_account_days:,} account-days "
+        f"({accounts:,} accounts): {parts[0][0]} .. {parts[-1][1]}"
+    )
+    for number, (first, last) in enumerate(parts, start=1):
+        extra = {"start_date": first.isoformat(), "end_date": last.isoformat()}
+        if number > 1:
+            extra["published_from"] = parts[0][0].isoformat()
+        context.log.info(f"part {number} of {len(parts)}: {first} .. {last}")
+        if number < len(parts):
+            for _ in _build(context, dbt, settings, extra, stream=False):
+                pass
+        else:
+            yield from _build(context, dbt, settings, extra)
 
 
 @dbt_assets(

@@ -14,7 +14,8 @@
 --                        published then (a config change since, or data corrected late).
 -- Summed over an account-day's signals, total_change is computed_score minus the computed
 -- score published 30 days earlier (before their rounding to 2 decimals). A view over
--- fct_signal_scores_wide: today's row and the row published 30 days earlier.
+-- fct_signal_scores_wide: today's row and the row 30 days earlier (total_change is their
+-- difference; weighting_change and restatement_change are stored on today's row).
 
 {%- set signals = measured_signals_checked(scoring_config()) %}
 
@@ -47,7 +48,6 @@ long as (
         {{ signal_column_sql(signals, 'weight__') }} as weight,
         {{ signal_column_sql(signals, 'signal_score__', row='earlier.') }} as signal_score_30d_ago,
         {{ signal_column_sql(signals, 'weight__', row='earlier.') }} as weight_30d_ago,
-        {{ signal_column_sql(signals, 'change_30d__') }} as total_change,
         {{ signal_column_sql(signals, 'weighting_change_30d__') }} as weighting_change,
         {{ signal_column_sql(signals, 'restatement_change_30d__') }} as restatement_change,
         wide.has_published_30d_ago,
@@ -92,7 +92,16 @@ select
         as config_changed,
     coalesce(long.has_published_30d_ago and long.preset <> long.preset_30d_ago, false)
         as preset_changed
-from long
+from (
+    select
+        long.*,
+        case
+            when long.has_published_30d_ago
+                then coalesce(long.weight, 0) * coalesce(long.signal_score, 0)
+                - coalesce(long.weight_30d_ago, 0) * coalesce(long.signal_score_30d_ago, 0)
+        end as total_change
+    from long
+) as long
 left join preset_weights as today_weights
     on long.preset = today_weights.preset
     and long.signal = today_weights.signal

@@ -29,12 +29,12 @@
 {%- for s in signals %}
     {%- do shortfalls.update({s: 'case when assigned.signal_score__' ~ s ~ ' < 100 and assigned.weight__' ~ s
         ~ ' > 0 then round(assigned.weight__' ~ s ~ ' * (100 - assigned.signal_score__' ~ s ~ '), 6) end'}) %}
-    {%- do moves.update({s: 'case when abs(signals.change_30d__' ~ s ~ ') >= 0.05 then round(abs(signals.change_30d__'
+    {%- do moves.update({s: 'case when abs(changes.change__' ~ s ~ ') >= 0.05 then round(abs(changes.change__'
         ~ s ~ '), 6) end'}) %}
     {%- do move_labels.update({s: dbt.concat([
         "'" ~ s ~ " '",
-        "case when signals.change_30d__" ~ s ~ " >= 0 then '+' else '' end",
-        dbt.cast('round(signals.change_30d__' ~ s ~ ', 1)', dbt.type_string()),
+        "case when changes.change__" ~ s ~ " >= 0 then '+' else '' end",
+        dbt.cast('round(changes.change__' ~ s ~ ', 1)', dbt.type_string()),
     ])}) %}
 {%- endfor %}
 {%- set trend_threshold = scoring_setting('trend_threshold_points', 5) %}
@@ -58,7 +58,25 @@ assigned as (
 
 signals as (
     select * from {{ ref('fct_signal_scores_wide') }}
-    where score_date between (select min(score_date) from run_dates)
+),
+
+-- each signal's contribution (weight x score) minus the one published 30 days earlier
+changes as (
+    select
+        today.account_id,
+        today.score_date
+        {%- for s in signals %},
+        case
+            when today.has_published_30d_ago
+                then coalesce(today.weight__{{ s }}, 0) * coalesce(today.signal_score__{{ s }}, 0)
+                - coalesce(earlier.weight__{{ s }}, 0) * coalesce(earlier.signal_score__{{ s }}, 0)
+        end as change__{{ s }}
+        {%- endfor %}
+    from signals as today
+    left join signals as earlier
+        on today.account_id = earlier.account_id
+        and earlier.score_date = {{ dbt.dateadd('day', -30, 'today.score_date') }}
+    where today.score_date between (select min(score_date) from run_dates)
         and (select max(score_date) from run_dates)
 ),
 
@@ -81,9 +99,9 @@ ranked as (
         {{ top_signals_sql(shortfalls) }} as top_drivers,
         {{ top_signals_sql(moves, labels=move_labels) }} as top_movers_30d
     from assigned
-    inner join signals
-        on assigned.account_id = signals.account_id
-        and assigned.score_date = signals.score_date
+    inner join changes
+        on assigned.account_id = changes.account_id
+        and assigned.score_date = changes.score_date
 ),
 
 -- the override in force: valid on the date; of overlapping ones the latest valid_from wins

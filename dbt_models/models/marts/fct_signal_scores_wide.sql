@@ -15,10 +15,9 @@
 -- One row per account and scoring date: every signal's raw metric, 0-100 score, whether it
 -- had data and the weight it carried in the health score under the preset assigned that
 -- day (raw_value__<signal>, raw_label__<signal>, signal_score__<signal>,
--- has_data__<signal>, weight__<signal>), and how its contribution (weight x score) moved
--- since the score published 30 days earlier, split as fct_health_drivers shows it:
---   change_30d__<signal>              = contribution - the contribution published 30 days
---                                       earlier;
+-- has_data__<signal>, weight__<signal>), and the parts of the change of its contribution
+-- (weight x score) since the row 30 days earlier that the data alone does not explain (zero
+-- unless a preset, the config or late data changed), as fct_health_drivers shows them:
 --   weighting_change_30d__<signal>    = the contribution 30 days earlier restated under
 --                                       today's config and data, under today's preset minus
 --                                       under the preset the account had then (a lifecycle
@@ -26,12 +25,14 @@
 --   restatement_change_30d__<signal>  = that restated contribution under the preset of then
 --                                       minus the one published then (a config change
 --                                       since, or data corrected late);
--- what is left of the change is what the data did. Null when nothing was published 30 days
--- earlier. fct_signal_scores and fct_health_drivers are views over this table.
+-- the rest of the change since the row 30 days earlier is what the data did. Null when
+-- nothing was published 30 days earlier. fct_signal_scores and fct_health_drivers are views
+-- over this table.
 
 {%- set config = scoring_config() %}
 {%- set signals = measured_signals_checked(config) %}
 {%- set presets = assigned_presets() %}
+{%- set published_from = var('published_from', '') %}
 
 with
 
@@ -49,6 +50,36 @@ today as (
     from assigned
     inner join run_dates
         on assigned.score_date = run_dates.score_date
+),
+
+-- the rows 30 days before a run date, restated under today's config and data (the look-back
+-- dates of the run); when a long range is built in parts, the dates an earlier part of the
+-- same run published (from var published_from on) are read as published: nothing changed
+-- since
+earlier as (
+    select
+        account_id,
+        score_date,
+        preset
+        {%- for signal in signals %},
+        signal_score__{{ signal }},
+        weight__{{ signal }}
+        {%- endfor %}
+    from assigned
+    {%- if published_from and is_incremental() %}
+    union all
+    select
+        account_id,
+        score_date,
+        preset
+        {%- for signal in signals %},
+        signal_score__{{ signal }},
+        weight__{{ signal }}
+        {%- endfor %}
+    from {{ this }}
+    where score_date >= cast('{{ published_from }}' as date)
+        and score_date < (select min(score_date) from run_dates)
+    {%- endif %}
 ),
 
 -- the weights and scores as published: this run's dates, and the earlier rows of this table
@@ -98,7 +129,7 @@ contributions as (
         * coalesce(published_30d.signal_score__{{ signal }}, 0) as published_contribution__{{ signal }}
         {%- endfor %}
     from today
-    left join assigned as earlier
+    left join earlier
         on today.account_id = earlier.account_id
         and earlier.score_date = {{ dbt.dateadd('day', -30, 'today.score_date') }}
     left join published as published_30d
@@ -121,10 +152,6 @@ select
     signal_score__{{ signal }},
     has_data__{{ signal }},
     weight__{{ signal }},
-    case
-        when has_published_30d_ago
-            then contribution__{{ signal }} - published_contribution__{{ signal }}
-    end as change_30d__{{ signal }},
     case
         when has_published_30d_ago
             then restated_contribution__{{ signal }} - restated_earlier_preset_contribution__{{ signal }}

@@ -1,5 +1,4 @@
 {{ config(tags=['per_scoring_date']) }}
--- depends_on: {{ ref('scoring_settings') }}
 -- The scoring dates of this run: the dbt vars start_date / end_date when given (a backfill
 -- or a daily partition), else everything; in both cases narrowed to what the data supports,
 -- from history_warmup_days after the first activity in the exports to the day after the
@@ -9,34 +8,18 @@
 -- fct_health_drivers can split a 30-day change into data, weighting and restatement. The
 -- marts publish the run dates only (is_run_date).
 
-{%- set warmup_days = scoring_setting('history_warmup_days', 30) | int %}
 {%- set start_var = var('start_date', '') %}
 {%- set end_var = var('end_date', '') %}
+{#- dates from published_from on were published earlier in the same run (a long range is
+    built in parts): their look-back rows are read as published, not computed again #}
+{%- set published_from = var('published_from', '') %}
 {#- the drivers compare a score with the one 30 days before it (as delta_30d does) #}
 {%- set lookback_days = 30 %}
 
 with
 
-bounds as (
-    select * from {{ ref('int_exports__date_bounds') }}
-),
-
-supported as (
-    select
-        {{ dbt.dateadd('day', warmup_days, 'first_activity_date') }} as supported_start,
-        data_as_of_date as supported_end
-    from bounds
-),
-
 clamped as (
-    -- a data span shorter than the warm-up still gets its last date scored
-    select
-        case
-            when supported_start > supported_end then cast(supported_end as date)
-            else cast(supported_start as date)
-        end as supported_start,
-        cast(supported_end as date) as supported_end
-    from supported
+    select * from {{ ref('int_scoring_dates__supported') }}
 ),
 
 requested as (
@@ -74,7 +57,12 @@ selected as (
     from dates
     cross join with_lookback
     where dates.calendar_date >= with_lookback.range_start
-        or {{ dbt.dateadd('day', lookback_days, 'dates.calendar_date') }} <= with_lookback.range_end
+        or (
+            {{ dbt.dateadd('day', lookback_days, 'dates.calendar_date') }} <= with_lookback.range_end
+            {%- if published_from %}
+            and dates.calendar_date < cast('{{ published_from }}' as date)
+            {%- endif %}
+        )
 )
 
 select
