@@ -31,9 +31,9 @@ PUBLISHED_MODELS = (
 
 
 # The published tables built per scoring date (dbt tag per_scoring_date, incremental by
-# score_date; fct_signal_scores and fct_health_drivers are views over fct_signal_scores_wide): a run rewrites the dates of its range in them and nothing else, so the
-# publication after it writes only those dates (tests/test_serving.py checks the list against
-# the dbt manifest).
+# score_date; fct_signal_scores and fct_health_drivers are views over fct_signal_scores_wide):
+# a run rewrites the dates of its range in them and nothing else, so the publication after it
+# writes only those dates (tests/test_serving.py checks the list against the dbt manifest).
 PER_DATE_MODELS = (
     "fct_signal_scores_wide",
     "fct_health_scores",
