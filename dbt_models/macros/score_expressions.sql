@@ -180,8 +180,8 @@
     {%- elif s.method == 'boolean' -%}
         case
             when {{ raw }} is null then null
-            when {{ raw }} > 0 then 100.0
-            else 0.0
+            when {{ raw }} > 0 then cast(100 as double)
+            else cast(0 as double)
         end
     {%- elif s.method == 'bands' -%}
         case raw_label__{{ s.signal }}

@@ -7,7 +7,9 @@
     days_back_to >= 1 keeps the scoring date itself (and everything after it) out.
 
     Events and spine rows are unioned and a range-framed window runs over the union once,
-    so the cost is one sort of events + spine, whatever the number of scoring dates. -#}
+    so the cost is one sort of events + spine, whatever the number of scoring dates. The sums
+    are exact (fixed-point, 6 decimals): rows of the same day may come in any order, and a
+    rebuild must give the same values. -#}
 {% macro trailing_window_sums(events, spine, measures) -%}
     with
 
@@ -37,11 +39,11 @@
             day_key,
             is_spine,
             {%- for m in measures %}
-            coalesce(sum({{ m.name }}__value) over (
+            coalesce(cast(sum(cast({{ m.name }}__value as decimal(18, 6))) over (
                 partition by account_id
                 order by day_key
                 range between {{ m.days_back_from }} preceding and {{ m.days_back_to }} preceding
-            ), 0) as {{ m.name }}{{ "," if not loop.last }}
+            ) as double), 0) as {{ m.name }}{{ "," if not loop.last }}
             {%- endfor %}
         from unioned
     )

@@ -27,8 +27,8 @@
 {%- set moves = {} %}
 {%- set move_labels = {} %}
 {%- for s in signals %}
-    {%- do shortfalls.update({s: 'case when assigned.signal_score__' ~ s ~ ' < 100 and assigned.weight__' ~ s
-        ~ ' > 0 then round(assigned.weight__' ~ s ~ ' * (100 - assigned.signal_score__' ~ s ~ '), 6) end'}) %}
+    {%- do shortfalls.update({s: 'case when assigned_signals.signal_score__' ~ s ~ ' < 100 and assigned_signals.weight__' ~ s
+        ~ ' > 0 then round(assigned_signals.weight__' ~ s ~ ' * (100 - assigned_signals.signal_score__' ~ s ~ '), 6) end'}) %}
     {%- do moves.update({s: 'case when abs(changes.change__' ~ s ~ ') >= 0.05 then round(abs(changes.change__'
         ~ s ~ '), 6) end'}) %}
     {%- do move_labels.update({s: dbt.concat([
@@ -50,14 +50,52 @@ account_days as (
     select * from {{ ref('int_accounts__daily') }}
 ),
 
+-- (explicit columns: a CTE read several times is materialised whole)
 assigned as (
-    select * from {{ ref('int_health_scores__assigned') }}
+    select
+        account_id,
+        preset,
+        score_date,
+        lifecycle_stage,
+        computed_score,
+        coverage,
+        tier,
+        low_confidence,
+        {%- for dimension in dimensions %}
+        {{ dimension }}_score,
+        {%- endfor %}
+        config_version
+    from {{ ref('int_health_scores__assigned') }}
     where score_date between (select min(score_date) from run_dates)
         and (select max(score_date) from run_dates)
 ),
 
+assigned_signals as (
+    select
+        account_id,
+        score_date
+        {%- for s in signals %},
+        signal_score__{{ s }},
+        weight__{{ s }}
+        {%- endfor %}
+    from {{ ref('int_health_scores__assigned') }}
+    where score_date between (select min(score_date) from run_dates)
+        and (select max(score_date) from run_dates)
+),
+
+-- (explicit columns and dates: a CTE read twice is materialised whole)
 signals as (
-    select * from {{ ref('fct_signal_scores_wide') }}
+    select
+        account_id,
+        score_date,
+        has_published_30d_ago
+        {%- for s in signals %},
+        signal_score__{{ s }},
+        weight__{{ s }}
+        {%- endfor %}
+    from {{ ref('fct_signal_scores_wide') }}
+    where score_date between {{ dbt.dateadd('day', -30, '(select min(score_date) from run_dates)') }}
+        and (select max(score_date) from run_dates)
 ),
 
 -- each signal's contribution (weight x score) minus the one published 30 days earlier
@@ -94,14 +132,14 @@ tier_bands as (
 -- that moved the computed score most since the score published 30 days earlier
 ranked as (
     select
-        assigned.account_id,
-        assigned.score_date,
+        assigned_signals.account_id,
+        assigned_signals.score_date,
         {{ top_signals_sql(shortfalls) }} as top_drivers,
         {{ top_signals_sql(moves, labels=move_labels) }} as top_movers_30d
-    from assigned
+    from assigned_signals
     inner join changes
-        on assigned.account_id = changes.account_id
-        and assigned.score_date = changes.score_date
+        on assigned_signals.account_id = changes.account_id
+        and assigned_signals.score_date = changes.score_date
 ),
 
 -- the override in force: valid on the date; of overlapping ones the latest valid_from wins
@@ -169,8 +207,9 @@ published_scores as (
     {%- if is_incremental() %}
     union all
     select account_id, score_date, computed_score from {{ this }}
+    -- the deltas look 7 and 30 days back
     where score_date < (select min(score_date) from run_dates)
-        or score_date > (select max(score_date) from run_dates)
+        and score_date >= {{ dbt.dateadd('day', -30, '(select min(score_date) from run_dates)') }}
     {%- endif %}
 )
 

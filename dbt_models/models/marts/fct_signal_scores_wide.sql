@@ -41,13 +41,9 @@ run_dates as (
     where is_run_date
 ),
 
-assigned as (
-    select * from {{ ref('int_health_scores__assigned') }}
-),
-
 today as (
     select assigned.*
-    from assigned
+    from {{ ref('int_health_scores__assigned') }} as assigned
     inner join run_dates
         on assigned.score_date = run_dates.score_date
 ),
@@ -65,7 +61,7 @@ earlier as (
         signal_score__{{ signal }},
         weight__{{ signal }}
         {%- endfor %}
-    from assigned
+    from {{ ref('int_health_scores__assigned') }}
     {%- if published_from and is_incremental() %}
     union all
     select
@@ -93,7 +89,9 @@ published as (
         signal_score__{{ signal }},
         weight__{{ signal }}
         {%- endfor %}
-    from today
+    from {{ ref('int_health_scores__assigned') }}
+    where score_date between (select min(score_date) from run_dates)
+        and (select max(score_date) from run_dates)
     {%- if is_incremental() %}
     union all
     select
@@ -106,8 +104,9 @@ published as (
         weight__{{ signal }}
         {%- endfor %}
     from {{ this }}
+    -- the rows 30 days before the run's dates
     where score_date < (select min(score_date) from run_dates)
-        or score_date > (select max(score_date) from run_dates)
+        and score_date >= {{ dbt.dateadd('day', -30, '(select min(score_date) from run_dates)') }}
     {%- endif %}
 ),
 

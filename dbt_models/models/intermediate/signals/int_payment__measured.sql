@@ -84,11 +84,12 @@ overdue_running as (
         account_id,
         day_key,
         is_spine,
-        sum(delta) over (
+        -- exact (fixed-point): deltas of the same day come in any order
+        cast(sum(cast(delta as decimal(18, 6))) over (
             partition by account_id
             order by day_key, is_spine
             rows between unbounded preceding and current row
-        ) as amount_overdue
+        ) as double) as amount_overdue
     from overdue_deltas
 ),
 
