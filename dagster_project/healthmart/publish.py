@@ -9,10 +9,11 @@ was; a temporary file left by a process that died (killed, power cut) is removed
 publication.
 
 What is published: the tables of PUBLISHED_SCHEMAS, copied as tables, and the views of
-VIEW_SCHEMAS (the long-shaped marts over wide tables, the analyst views), re-created as views from their SQL in the warehouse, after
-the tables they read. Their SQL names tables by schema and table only (DuckDB stores a view's
-references to its own database without the database name), so they resolve against the tables
-published beside them. The descriptions dbt writes as comments (persist_docs) are copied too.
+VIEW_SCHEMAS (the long-shaped marts over wide tables, the analyst views), re-created as views
+from their SQL in the warehouse, after the tables they read. Their SQL names tables by schema
+and table only (DuckDB stores a view's references to its own database without the database
+name), so they resolve against the tables published beside them. The descriptions dbt writes
+as comments (persist_docs) are copied too.
 
 The file is written in DuckDB storage format SERVING_STORAGE_VERSION, which DuckDB clients
 from 1.1 on can read.
