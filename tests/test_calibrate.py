@@ -72,42 +72,27 @@ def synthetic_warehouse(path: Path) -> dict[str, int]:
     day = np.concatenate([np.arange(signup[a], d + 1) for a, d in enumerate(last_day)])
     score_date = np.datetime64(START) + day.astype("timedelta64[D]")
 
-    long_parts, scores = [], {}
+    # marts.fct_signal_scores_wide: one row per account-day, the columns of every signal
+    signal_scores = pd.DataFrame({"account_id": ids[account], "score_date": score_date})
+    scores = {}
     for i, s in enumerate(SIGNALS):
         value = values[account, i, day]
         has_data = ~missing[s][account]
         policy = "neutral" if s == "csm_sentiment" else "exclude"
         signal_score = np.where(has_data, value, 50.0 if policy == "neutral" else np.nan)
         scores[s] = signal_score
-        long_parts.append(
-            pd.DataFrame(
-                {
-                    "account_id": ids[account],
-                    "signal": s,
-                    "score_date": score_date,
-                    "signal_score": signal_score,
-                    "has_data": has_data,
-                    "missing_policy": policy,
-                }
-            )
+        signal_scores[f"raw_value__{s}"] = np.where(has_data, value, np.nan)
+        signal_scores[f"signal_score__{s}"] = signal_score
+        signal_scores[f"has_data__{s}"] = has_data
+    # intermediate.int_health_scores__weighted: one row per account-day, two columns a preset
+    health_scores = pd.DataFrame({"account_id": ids[account], "score_date": score_date})
+    for p in ("bigcommerce", "hbr", "vital_signs"):
+        rows = cal.preset(SEED_PRESETS, p)
+        health_scores[f"score__{p}"] = np.round(cal.weighted_score(rows, scores), 2)
+        health_scores[f"coverage__{p}"] = sum(
+            np.where(~missing[r.signal][account], r.dimension_weight * r.signal_weight, 0.0)
+            for r in rows
         )
-    signal_scores = pd.concat(long_parts, ignore_index=True)
-    health_scores = pd.concat(
-        [
-            pd.DataFrame(
-                {
-                    "account_id": ids[account],
-                    "preset": p,
-                    "score_date": score_date,
-                    "computed_score": np.round(
-                        cal.weighted_score(cal.preset(SEED_PRESETS, p), scores), 2
-                    ),
-                }
-            )
-            for p in ("hbr", "vital_signs", "bigcommerce")
-        ],
-        ignore_index=True,
-    )
     churned = churn_day >= 0
     spells = pd.DataFrame(
         {
@@ -126,17 +111,20 @@ def synthetic_warehouse(path: Path) -> dict[str, int]:
     con = duckdb.connect(str(path))
     try:
         con.execute("create schema intermediate")
+        con.execute("create schema marts")
         for name, frame, dates in (
-            ("int_signal_scores__normalised", signal_scores, ["score_date"]),
-            ("int_health_scores__weighted", health_scores, ["score_date"]),
-            ("int_accounts__churn_spells", spells, ["churned_on", "reactivated_on"]),
-            ("int_exports__date_bounds", bounds, ["first_activity_date", "last_activity_date"]),
+            ("marts.fct_signal_scores_wide", signal_scores, ["score_date"]),
+            ("intermediate.int_health_scores__weighted", health_scores, ["score_date"]),
+            ("intermediate.int_accounts__churn_spells", spells, ["churned_on", "reactivated_on"]),
+            (
+                "intermediate.int_exports__date_bounds",
+                bounds,
+                ["first_activity_date", "last_activity_date"],
+            ),
         ):
             con.register("frame", frame)
             casts = ", ".join(f"cast({c} as date) as {c}" for c in dates)
-            con.execute(
-                f"create table intermediate.{name} as select * replace ({casts}) from frame"
-            )
+            con.execute(f"create table {name} as select * replace ({casts}) from frame")
             con.unregister("frame")
     finally:
         con.close()
@@ -232,6 +220,18 @@ def test_time_split_leaves_a_horizon_between_train_and_test(warehouse) -> None:
     ]
     assert sum(expected) > 100
     assert [c for _, _, c in labels] == expected == obs.churned.tolist()
+
+
+def test_signals_and_presets_are_the_score_columns_of_the_wide_tables(warehouse) -> None:
+    con = duckdb.connect(str(warehouse[0]), read_only=True)
+    try:
+        signals, presets = cal.signal_names(con), cal.preset_names(con)
+    finally:
+        con.close()
+    # signal_score__<signal> only (not raw_value__ / has_data__), score__<preset> only (not
+    # coverage__), by name
+    assert signals == sorted(SIGNALS)
+    assert presets == ["bigcommerce", "hbr", "vital_signs"]
 
 
 def test_time_split_refuses_a_history_shorter_than_the_gap() -> None:

@@ -29,10 +29,11 @@ import duckdb
 import pytest
 from healthmart import publish
 from healthmart.assets.serving import (
-    PER_DATE_MODELS,
     PUBLISHED_MODELS,
     changed_dates,
     mart_asset_key,
+    per_date_published_tables,
+    per_date_tables,
 )
 from healthmart.cli import run
 from healthmart.definitions import defs
@@ -307,20 +308,39 @@ def test_serving_file_is_published_after_every_analyst_model() -> None:
         assert mart_asset_key(model) in serving.parent_keys, model
 
 
-def test_per_date_models_are_the_published_incremental_marts() -> None:
-    """The publication writes only the run's dates of these: they must be exactly the
-    published marts that dbt builds per scoring date, incrementally by score_date."""
-    manifest = json.loads((PROJECT_ROOT / "dbt_models" / "target" / "manifest.json").read_text())
-    per_date = {
-        node["name"]
-        for node in manifest["nodes"].values()
-        if node["resource_type"] == "model"
-        and "per_scoring_date" in node["tags"]
-        and node["config"].get("materialized") == "incremental"
-        and node["config"].get("unique_key") == "score_date"
-        and node["name"] in PUBLISHED_MODELS
+def test_per_date_tables_are_the_published_incremental_marts() -> None:
+    """The publication writes only the run's dates of these: the published marts dbt builds
+    per scoring date, incrementally by score_date; the views over them are re-created."""
+    assert per_date_published_tables() == {
+        "marts.fct_signal_scores_wide",
+        "marts.fct_health_scores",
+        "marts.fct_account_actions",
     }
-    assert set(PER_DATE_MODELS) == per_date
+    assert {t.removeprefix("marts.") for t in per_date_published_tables()} <= set(PUBLISHED_MODELS)
+
+
+def test_per_date_tables_leave_out_views_other_keys_and_unpublished_schemas() -> None:
+    def model(name: str, schema: str, materialized: str, **config: str) -> dict:
+        return {
+            "resource_type": "model",
+            "name": name,
+            "alias": name,
+            "schema": schema,
+            "tags": ["per_scoring_date"],
+            "config": {"materialized": materialized, "unique_key": "score_date", **config},
+        }
+
+    nodes = [
+        model("fct_wide", "marts", "incremental"),
+        model("fct_long", "marts", "view"),  # a view over fct_wide: re-created
+        model("fct_by_account", "marts", "incremental", unique_key="account_id"),
+        model("int_scores", "intermediate", "incremental"),  # not published
+        {**model("fct_summary", "marts", "incremental"), "tags": ["history_summary"]},
+        {**model("fct_renamed", "marts", "incremental"), "alias": "fct_alias"},
+        {**model("test_on_wide", "marts", "incremental"), "resource_type": "test"},
+    ]
+    manifest = {"nodes": {f"node.{i}": n for i, n in enumerate(nodes)}}
+    assert per_date_tables(manifest) == {"marts.fct_wide", "marts.fct_alias"}
 
 
 def test_changed_dates_come_from_the_run_tags() -> None:
@@ -331,7 +351,7 @@ def test_changed_dates_come_from_the_run_tags() -> None:
         }
     )
     assert (ranged.first.isoformat(), ranged.last.isoformat()) == ("2026-03-01", "2026-03-04")
-    assert ranged.tables == {f"marts.{m}" for m in PER_DATE_MODELS}
+    assert ranged.tables == per_date_published_tables()
     single = changed_dates({"dagster/partition": "2026-03-02"})
     assert single.first == single.last and single.first.isoformat() == "2026-03-02"
     assert changed_dates({}) is None  # unpartitioned: everything is copied
@@ -850,19 +870,22 @@ def test_publishing_the_changed_dates_equals_a_full_copy(
             "where score_date = ?",
             [last],
         )
+        # fct_signal_scores and fct_health_drivers are views over fct_signal_scores_wide
         con.execute(
-            "delete from marts.fct_signal_scores where score_date = ? and signal = 'nps'", [last]
+            "delete from marts.fct_signal_scores_wide where score_date = ? and account_id = "
+            "(select min(account_id) from marts.fct_signal_scores_wide)",
+            [last],
         )
         con.execute(
-            "update marts.fct_health_drivers set contribution = contribution + 1 "
-            "where score_date = ?",
+            "update marts.fct_signal_scores_wide set signal_score__nps = null, "
+            "change_30d__nps = change_30d__nps + 1 where score_date = ?",
             [last],
         )
         con.execute("update marts.dim_accounts set account_name = 'renamed'")
         con.execute("create table marts.fct_new_history as select 1 as x")
     finally:
         con.close()
-    changed = ChangedDates(last, last, frozenset(f"marts.{m}" for m in PER_DATE_MODELS))
+    changed = ChangedDates(last, last, per_date_published_tables())
 
     in_place = tmp_path / "in_place" / "healthmart.duckdb"
     in_place.parent.mkdir()
@@ -883,6 +906,6 @@ def test_publishing_the_changed_dates_equals_a_full_copy(
         con.close()
     result = publish_serving_file(warehouse, in_place, changed)
     assert "marts.fct_health_scores" not in result.updated_in_place
-    assert len(result.updated_in_place) == len(PER_DATE_MODELS) - 1
+    assert len(result.updated_in_place) == len(changed.tables) - 1
     full_result = publish_serving_file(warehouse, full)
     assert published_rows(in_place) == published_rows(full)

@@ -202,7 +202,7 @@ def write_preset(rows: Sequence[PresetRow], path: Path) -> Path:
 
 
 def weighted_score(rows: Sequence[PresetRow], scores: Mapping[str, np.ndarray]) -> np.ndarray:
-    """The overall score of a preset, as int_signal_weights__applied computes it.
+    """The overall score of a preset, as int_health_scores__weighted computes score__<preset>.
 
     `scores[signal]` is the signal score (0-100) after the missing policy, NaN where the signal
     has no score. Within a dimension the signal weights are renormalised over the signals with
@@ -292,7 +292,7 @@ class Observations:
     churned: np.ndarray  # int8: churned within the horizon after the scoring date
     scores: dict[str, np.ndarray]  # signal score after the missing policy, NaN = no score
     has_data: dict[str, np.ndarray]  # bool
-    preset_scores: dict[str, np.ndarray]  # computed_score of every preset in the warehouse
+    preset_scores: dict[str, np.ndarray]  # overall score of every preset in the warehouse
 
     def rows(self, mask: np.ndarray) -> Observations:
         return Observations(
@@ -312,14 +312,29 @@ def _identifier(name: str) -> str:
     return name
 
 
+# The whole history, one row per account-day: every signal's score (signal_score__<signal>,
+# has_data__<signal>: the mart, as published; int_signal_scores__normalised holds a run's
+# dates only) and every preset's overall score (score__<preset>). The signals and presets are
+# the columns' names.
+SIGNAL_SCORES_TABLE = ("marts", "fct_signal_scores_wide")
+PRESET_SCORES_TABLE = ("intermediate", "int_health_scores__weighted")
+SIGNAL_SCORE_PREFIX = "signal_score__"
+PRESET_SCORE_PREFIX = "score__"
+
+
+def _table(schema_and_name: tuple[str, str]) -> str:
+    return ".".join(schema_and_name)
+
+
 def observable_span(con: duckdb.DuckDBPyConnection, horizon_days: int) -> tuple[date, date]:
     """First and last scoring date whose full horizon lies inside the data
     (score_date + H - 1 <= last_activity_date)."""
+    signal_scores = _table(SIGNAL_SCORES_TABLE)
     first, last_scored, last_activity = con.execute(
-        """
+        f"""
         select
-            (select min(score_date) from intermediate.int_signal_scores__normalised),
-            (select max(score_date) from intermediate.int_signal_scores__normalised),
+            (select min(score_date) from {signal_scores}),
+            (select max(score_date) from {signal_scores}),
             (select max(last_activity_date) from intermediate.int_exports__date_bounds)
         """
     ).fetchone()
@@ -334,16 +349,34 @@ def observable_span(con: duckdb.DuckDBPyConnection, horizon_days: int) -> tuple[
     return first, last
 
 
-def distinct_names(con: duckdb.DuckDBPyConnection, column: str, table: str) -> list[str]:
-    return [
-        _identifier(v)
-        for (v,) in con.execute(f"select distinct {column} from {table} order by 1").fetchall()
-    ]
+def column_names(con: duckdb.DuckDBPyConnection, table: tuple[str, str], prefix: str) -> list[str]:
+    """The names after `prefix` of the columns of a wide table that start with it, sorted:
+    the signals of signal_score__<signal>, the presets of score__<preset>."""
+    rows = con.execute(
+        """
+        select column_name
+        from information_schema.columns
+        where table_schema = ? and table_name = ? and starts_with(column_name, ?)
+        """,
+        [*table, prefix],
+    ).fetchall()
+    return sorted(_identifier(name.removeprefix(prefix)) for (name,) in rows)
+
+
+def signal_names(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every signal scored in the warehouse (a signal_score__<signal> column)."""
+    return column_names(con, SIGNAL_SCORES_TABLE, SIGNAL_SCORE_PREFIX)
+
+
+def preset_names(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every preset scored in the warehouse (a score__<preset> column)."""
+    return column_names(con, PRESET_SCORES_TABLE, PRESET_SCORE_PREFIX)
 
 
 def observation_sql(signals: Sequence[str], presets: Sequence[str], split: TimeSplit) -> str:
-    """One query: the account-days of the split, signals pivoted wide, presets' scores and
-    the churn label beside them (the account also as a number, the code numpy keeps)."""
+    """One query: the account-days of the split with their signals' scores, the presets'
+    scores and the churn label beside them (the account also as a number, the code numpy
+    keeps)."""
     first, train_end = split.first_date.isoformat(), split.train_end.isoformat()
     test_start, last = split.test_start.isoformat(), split.last_date.isoformat()
     in_split = f"""(
@@ -351,51 +384,35 @@ def observation_sql(signals: Sequence[str], presets: Sequence[str], split: TimeS
                 and date_diff('day', date '{first}', score_date) % {split.train_every_days} = 0)
             or score_date between date '{test_start}' and date '{last}'
         )"""
-    signal_columns = ",\n".join(
-        f"        max(signal_score) filter (where signal = '{s}') as \"score__{s}\",\n"
-        f"        coalesce(bool_or(has_data) filter (where signal = '{s}'), false)"
-        f' as "has_data__{s}"'
+    signal_columns = "".join(
+        f',\n        {SIGNAL_SCORE_PREFIX}{s} as "score__{s}",'
+        f'\n        coalesce(has_data__{s}, false) as "has_data__{s}"'
         for s in map(_identifier, signals)
     )
-    preset_columns = ",\n".join(
-        f"        max(computed_score) filter (where preset = '{p}') as \"preset__{p}\""
-        for p in map(_identifier, presets)
+    preset_columns = "".join(
+        f',\n        {PRESET_SCORE_PREFIX}{p} as "preset__{p}"' for p in map(_identifier, presets)
     )
     return f"""
 with
 
-signal_scores as (
-    select account_id, score_date, signal, signal_score, has_data
-    from intermediate.int_signal_scores__normalised
-    where {in_split}
-),
-
-health_scores as (
-    select account_id, score_date, preset, computed_score
-    from intermediate.int_health_scores__weighted
-    where {in_split}
-),
-
-churn_spells as (
-    select account_id, churned_on from intermediate.int_accounts__churn_spells
-),
-
 wide_signals as (
     select
         account_id,
-        score_date,
-{signal_columns}
-    from signal_scores
-    group by account_id, score_date
+        score_date{signal_columns}
+    from {_table(SIGNAL_SCORES_TABLE)}
+    where {in_split}
 ),
 
 wide_presets as (
     select
         account_id,
-        score_date,
-{preset_columns}
-    from health_scores
-    group by account_id, score_date
+        score_date{preset_columns}
+    from {_table(PRESET_SCORES_TABLE)}
+    where {in_split}
+),
+
+churn_spells as (
+    select account_id, churned_on from intermediate.int_accounts__churn_spells
 ),
 
 churned as (
@@ -720,8 +737,8 @@ def calibrate(
             con.execute(f"set memory_limit = '{memory_limit}'")
         first, last = observable_span(con, horizon)
         split = time_split(first, last, horizon, train_share, train_every_days)
-        signals = distinct_names(con, "signal", "intermediate.int_signal_scores__normalised")
-        presets = distinct_names(con, "preset", "intermediate.int_health_scores__weighted")
+        signals = signal_names(con)
+        presets = preset_names(con)
         obs = load_observations(con, signals, presets, split)
     finally:
         con.close()

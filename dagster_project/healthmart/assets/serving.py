@@ -1,12 +1,18 @@
 """The serving file: the marts published for BI tools once the build and its checks pass."""
 
+import functools
+import json
+from collections.abc import Mapping
+from typing import Any
+
 import dagster as dg
 from dagster import AssetExecutionContext
 from dagster_dbt import get_asset_key_for_model
 
 from healthmart.assets.checks import run_date_range
 from healthmart.assets.dbt import dbt_asset_definitions
-from healthmart.publish import ChangedDates, publish_serving_file
+from healthmart.dbt_project import dbt_project
+from healthmart.publish import PUBLISHED_SCHEMAS, ChangedDates, publish_serving_file
 from healthmart.resources import HealthmartSettings
 
 PUBLISHED_MODELS = (
@@ -30,15 +36,28 @@ PUBLISHED_MODELS = (
 )
 
 
-# The published tables built per scoring date (dbt tag per_scoring_date, incremental by
-# score_date; fct_signal_scores and fct_health_drivers are views over fct_signal_scores_wide):
-# a run rewrites the dates of its range in them and nothing else, so the publication after it
-# writes only those dates (tests/test_serving.py checks the list against the dbt manifest).
-PER_DATE_MODELS = (
-    "fct_signal_scores_wide",
-    "fct_health_scores",
-    "fct_account_actions",
-)
+def per_date_tables(manifest: Mapping[str, Any]) -> frozenset[str]:
+    """The published tables (schema.table) a run rewrites by scoring date, from the dbt
+    manifest: the models of a published schema tagged per_scoring_date and built
+    incrementally by score_date. A run replaces the dates of its range in them and nothing
+    else, so the publication after it writes only those dates. The views over them
+    (fct_signal_scores and fct_health_drivers over fct_signal_scores_wide) are re-created,
+    not updated by date."""
+    return frozenset(
+        f"{node['schema']}.{node.get('alias') or node['name']}"
+        for node in manifest.get("nodes", {}).values()
+        if node.get("resource_type") == "model"
+        and node["schema"] in PUBLISHED_SCHEMAS
+        and "per_scoring_date" in node.get("tags", [])
+        and node["config"].get("materialized") == "incremental"
+        and node["config"].get("unique_key") == "score_date"
+    )
+
+
+@functools.cache
+def per_date_published_tables() -> frozenset[str]:
+    """per_date_tables of the project's dbt manifest (built by `healthmart parse`)."""
+    return per_date_tables(json.loads(dbt_project.manifest_path.read_text()))
 
 
 def changed_dates(tags: dict[str, str]) -> ChangedDates | None:
@@ -50,7 +69,7 @@ def changed_dates(tags: dict[str, str]) -> ChangedDates | None:
         return None
     if window is None:
         return None
-    return ChangedDates(*window, frozenset(f"marts.{m}" for m in PER_DATE_MODELS))
+    return ChangedDates(*window, per_date_published_tables())
 
 
 def mart_asset_key(model: str) -> dg.AssetKey:
