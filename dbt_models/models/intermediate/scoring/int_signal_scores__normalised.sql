@@ -19,7 +19,12 @@ account_days as (
 
 {%- for signal in measured_signals() %}
 
-{{ signal }}_-- one row per account-day and signal, pivoted to one row per account-day by an aggregate
+{{ signal }}_measured as (
+    select * from {{ ref('int_' ~ signal ~ '__measured') }}
+),
+{%- endfor %}
+
+-- one row per account-day and signal, pivoted to one row per account-day by an aggregate
 -- (every signal model has a row for every account-day of the run): an aggregate spills to
 -- disk when the run is large, where twelve joins would hold twelve hash tables at once
 measured_signals as (
