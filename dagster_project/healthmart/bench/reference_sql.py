@@ -1,6 +1,7 @@
 """Reference (a): run the hand-written DuckDB script `reference.sql` on an exports folder.
 
-The maths is all in the script; this module only points it at the files: for each source a
+The maths is all in the scripts (`reference_staging.sql`, shared with the full-history
+reference, then `reference.sql`); this module only points them at the files: for each source a
 relation over its CSV, Parquet and NDJSON files (every contract column, plus the file's path,
 modification time and row number), then writes the scores of the latest date to a CSV.
 
@@ -24,6 +25,7 @@ from healthmart.bench.sources import (
 )
 from healthmart.settings import PROJECT_ROOT
 
+STAGING = Path(__file__).with_name("reference_staging.sql")
 SCRIPT = Path(__file__).with_name("reference.sql")
 SEEDS_DIR = PROJECT_ROOT / "seeds"
 
@@ -88,8 +90,11 @@ def source_relation(con: duckdb.DuckDBPyConnection, exports_dir: Path, source: s
     return "(" + " UNION ALL ".join(parts) + ")"
 
 
-def render_script(con: duckdb.DuckDBPyConnection, exports_dir: Path, preset: str) -> str:
-    script = SCRIPT.read_text()
+def render_script(
+    con: duckdb.DuckDBPyConnection, exports_dir: Path, preset: str, script_path: Path = SCRIPT
+) -> str:
+    """A reference script after the shared staging, its placeholders filled in."""
+    script = STAGING.read_text() + "\n" + script_path.read_text()
     for source in reference_sources():
         script = script.replace(f"@{source}@", source_relation(con, exports_dir, source))
     return script.replace("@seeds@", str(SEEDS_DIR)).replace("@preset@", preset)
