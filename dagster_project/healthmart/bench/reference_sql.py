@@ -30,7 +30,7 @@ SCRIPT = Path(__file__).with_name("reference.sql")
 SEEDS_DIR = PROJECT_ROOT / "seeds"
 
 
-def _ql(value: str) -> str:
+def sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
@@ -40,7 +40,7 @@ def _qi(name: str) -> str:
 
 def _file_relation(con: duckdb.DuckDBPyConnection, f: ExportFile) -> str:
     """One file as a relation: its columns and `_row`, the row number within the file."""
-    path = _ql(str(f.path))
+    path = sql_literal(str(f.path))
     if f.kind == "csv":
         reader = f"read_csv({path}, all_varchar = true, header = true, compression = 'auto')"
         # rows keep the file order: a running number is the row number
@@ -55,7 +55,7 @@ def _file_relation(con: duckdb.DuckDBPyConnection, f: ExportFile) -> str:
             f"DESCRIBE SELECT * FROM read_json({path}, format = 'newline_delimited')"
         ).fetchall()
     ]
-    spec = ", ".join(f"{_ql(k)}: 'VARCHAR'" for k in keys)
+    spec = ", ".join(f"{sql_literal(k)}: 'VARCHAR'" for k in keys)
     reader = f"read_json({path}, format = 'newline_delimited', columns = {{{spec}}})"
     return f"(SELECT *, row_number() OVER () AS _row FROM {reader})"
 
@@ -84,8 +84,8 @@ def source_relation(con: duckdb.DuckDBPyConnection, exports_dir: Path, source: s
             for c in columns
         ]
         parts.append(
-            f"SELECT {', '.join(cols)}, {_ql(f.rel)} AS _file, "
-            f"TIMESTAMP {_ql(f.mtime.isoformat(sep=' '))} AS _mtime, _row FROM {relation}"
+            f"SELECT {', '.join(cols)}, {sql_literal(f.rel)} AS _file, "
+            f"TIMESTAMP {sql_literal(f.mtime.isoformat(sep=' '))} AS _mtime, _row FROM {relation}"
         )
     return "(" + " UNION ALL ".join(parts) + ")"
 
@@ -110,7 +110,7 @@ def current_scores(
     preset, computed_score, tier, coverage)."""
     con = duckdb.connect()
     if memory_limit:
-        con.execute(f"SET memory_limit = {_ql(memory_limit)}")
+        con.execute(f"SET memory_limit = {sql_literal(memory_limit)}")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     try:
