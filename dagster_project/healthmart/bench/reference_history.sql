@@ -12,12 +12,13 @@
 -- thresholds, bands and weights are read from the seeds. The score of day D uses only rows
 -- dated before D.
 --
--- How: every customer-day is a row of a spine; the events of every source are rows too, and
--- ONE window pass over their union, per account ordered by day number, gives every trailing
--- sum with range frames ("30 preceding and 1 preceding"). Distinct counts (active users,
--- features used) come from spells: an entity active on day a counts on days a+1 .. a+window,
--- so each island of overlapping spells adds +1 where it starts and -1 after it ends, and a
--- running sum in the same pass counts them; the overdue amounts and the CSM assessment in
+-- How: the events of every source are summed per account and day, and laid on a timeline of
+-- one row per account and day (from its first event to the last scoring date), so that ONE
+-- window pass per account, ordered by day, gives every trailing sum with row frames ("30
+-- preceding and 1 preceding" = the 30 days before). Distinct counts (active users, features
+-- used) come from spells: an entity active on day a counts on days a+1 .. a+window, so each
+-- island of overlapping spells adds +1 where it starts and -1 after it ends, and a running
+-- sum in the same pass counts them; churn spells, overdue amounts and the CSM assessment in
 -- force are running values of the same pass. Breadth's percentile is ranked per date and
 -- segment from the counts of each features-used value, and the weighting runs per row over
 -- the preset's dimensions as lists: no step groups or sorts the account-days by signal.
@@ -267,44 +268,21 @@ SET VARIABLE first_enablement_day = (
 );
 
 -- ---------------------------------------------------------------------------------------
--- The timeline: customer-days (the spine) and the events of every source, per account and
--- day; one window pass gives every signal's inputs on every customer-day
+-- Every source's events summed per account and day
 -- ---------------------------------------------------------------------------------------
-CREATE OR REPLACE TEMP TABLE measured AS
+CREATE OR REPLACE TEMP TABLE daily AS
 WITH
 
-spine AS (
-    SELECT k, day, true AS is_spine
-    FROM (
-        SELECT
-            k,
-            CAST(unnest(range(
-                greatest(signup_day + 1, getvariable('first_day')), getvariable('last_day') + 1
-            )) AS INTEGER) AS day
-        FROM keyed_accounts
-    ) AS days
-    WHERE NOT EXISTS (
-        SELECT 1
-        FROM churn_spells
-        WHERE churn_spells.k = days.k
-            AND days.day > churn_spells.churned_day
-            AND (churn_spells.reactivated_day IS NULL OR days.day <= churn_spells.reactivated_day)
-    )
-),
-
-usage_days AS (
+usage_events AS (
     SELECT
         keyed_accounts.k,
         day_no(usage_rows.activity_date) AS day,
-        CAST(sum(usage_rows.event_count) AS DOUBLE) AS events,
-        CAST(max(CASE WHEN usage_rows.user_id IS NOT NULL THEN 1 ELSE 0 END) AS DOUBLE)
-        AS user_rows,
-        CAST(sum(CASE WHEN features.is_enablement THEN usage_rows.event_count ELSE 0 END)
-            AS DOUBLE) AS enablement_events
+        usage_rows.event_count AS usage_events,
+        CASE WHEN usage_rows.user_id IS NOT NULL THEN 1 ELSE 0 END AS user_row,
+        CASE WHEN features.is_enablement THEN usage_rows.event_count END AS enablement_events
     FROM usage_rows
     INNER JOIN keyed_accounts ON usage_rows.account_id = keyed_accounts.account_id
     INNER JOIN features ON usage_rows.feature = features.feature
-    GROUP BY keyed_accounts.k, usage_rows.activity_date
 ),
 
 opened_tickets AS (
@@ -348,14 +326,14 @@ countable_invoices AS (
         day_no(invoices.issued_date) AS issued_day,
         day_no(invoices.due_date) AS due_day,
         day_no(invoices.paid_date) AS paid_day,
-        coalesce(invoices.paid_date <= invoices.due_date, false) AS paid_on_time
+        CASE WHEN invoices.paid_date <= invoices.due_date THEN 1 ELSE 0 END AS paid_on_time
     FROM invoices
     INNER JOIN keyed_accounts ON invoices.account_id = keyed_accounts.account_id
     WHERE invoices.status <> 'void'
 ),
 
 -- unpaid more than payment_overdue_days after the due date (known paid from the day after
--- paid_date), counted while the due date is in the payment window
+-- paid_date), counted while the due date is in the payment window: a spell of days
 overdue_spells AS (
     SELECT
         k,
@@ -394,21 +372,16 @@ assessment_spells AS (
     WHERE valid_to >= valid_from
 ),
 
-timeline AS (
-    SELECT * FROM spine
-    UNION ALL BY NAME SELECT * FROM usage_days
+events AS (
+    SELECT * FROM usage_events
     UNION ALL BY NAME SELECT * FROM opened_tickets
     UNION ALL BY NAME SELECT * FROM rated_tickets
     UNION ALL BY NAME SELECT * FROM answers
     UNION ALL BY NAME
     SELECT k, issued_day AS day, amount AS issued_amount FROM countable_invoices
     UNION ALL BY NAME
-    SELECT
-        k,
-        due_day AS day,
-        amount AS due_amount,
-        CASE WHEN paid_on_time THEN 1.0 ELSE 0.0 END AS paid_on_time
-    FROM countable_invoices
+    SELECT k, due_day AS day, amount AS due_amount, paid_on_time FROM countable_invoices
+    -- spells as +1 / -1 (or +amount / -amount) where they start and after they end
     UNION ALL BY NAME
     SELECT k, spell_start AS day, amount AS overdue_delta
     FROM overdue_spells WHERE spell_start <= spell_end
@@ -420,90 +393,147 @@ timeline AS (
     UNION ALL BY NAME
     SELECT k, day, delta AS features_delta FROM island_deltas WHERE counted = 'features'
     UNION ALL BY NAME
+    SELECT k, churned_day + 1 AS day, 1 AS churn_delta FROM churn_spells
+    UNION ALL BY NAME
+    SELECT k, reactivated_day + 1 AS day, -1 AS churn_delta
+    FROM churn_spells WHERE reactivated_day IS NOT NULL
+    UNION ALL BY NAME
     SELECT
         k,
         valid_from AS day,
         {sentiment: sentiment, renewal_intent: renewal_intent, valid_to: valid_to} AS assessment
     FROM assessment_spells
+)
+
+SELECT
+    k,
+    day,
+    -- usage
+    CAST(sum(usage_events) AS DOUBLE) AS usage_events,
+    CASE WHEN count(usage_events) > 0 THEN 1 END AS active_day,
+    max(user_row) AS user_rows,
+    CAST(sum(enablement_events) AS DOUBLE) AS enablement_events,
+    -- support, survey, billing
+    sum(ticket_weight) AS ticket_weight,
+    sum(ticket_csat) AS ticket_csat_sum,
+    count(ticket_csat) AS rated_tickets,
+    count(nps_score) FILTER (WHERE nps_score >= 9) AS promoters,
+    count(nps_score) FILTER (WHERE nps_score <= 6) AS detractors,
+    count(nps_score) AS nps_responses,
+    sum(survey_csat) AS survey_csat_sum,
+    count(survey_csat) AS csat_responses,
+    sum(issued_amount) AS issued_amount,
+    count(due_amount) AS invoices_due,
+    sum(paid_on_time) AS paid_on_time,
+    sum(due_amount) AS due_amount,
+    -- changes of the running values
+    sum(overdue_delta) AS overdue_delta,
+    sum(users_delta) AS users_delta,
+    sum(features_delta) AS features_delta,
+    sum(churn_delta) AS churn_delta,
+    max(assessment) AS assessment
+FROM events
+WHERE day <= getvariable('last_day')
+GROUP BY k, day;
+
+-- ---------------------------------------------------------------------------------------
+-- The timeline: one row per account and day, from its first event (or the first scoring
+-- date) to the last scoring date, so that a trailing window of N days is N rows. One window
+-- pass gives every signal's inputs on every day; the customer-days are kept.
+-- ---------------------------------------------------------------------------------------
+CREATE OR REPLACE TEMP TABLE measured AS
+WITH
+
+timeline AS (
+    SELECT grid.k, grid.day, daily.* EXCLUDE (k, day)
+    FROM (
+        SELECT
+            keyed_accounts.k,
+            CAST(unnest(range(
+                least(coalesce(first_events.day, getvariable('first_day')), getvariable('first_day')),
+                getvariable('last_day') + 1
+            )) AS INTEGER) AS day
+        FROM keyed_accounts
+        LEFT JOIN (SELECT k, min(day) AS day FROM daily GROUP BY k) AS first_events
+            ON keyed_accounts.k = first_events.k
+    ) AS grid
+    LEFT JOIN daily ON grid.k = daily.k AND grid.day = daily.day
 ),
 
 windowed AS (
     SELECT
         k,
         day,
-        is_spine,
-        -- running values: entities counted, amount overdue, the latest assessment started
+        -- running values: not a customer (in a churn spell), entities counted, amount
+        -- overdue, the latest assessment started
+        sum(churn_delta) OVER running AS churn_spells,
         sum(users_delta) OVER running AS active_users,
         sum(features_delta) OVER running AS features_used,
         sum(overdue_delta) OVER running AS amount_overdue,
         last_value(assessment IGNORE NULLS) OVER running AS assessment,
-        -- trailing windows
-        count(events) OVER adoption AS active_days,
+        -- trailing windows: the N days before
+        count(active_day) OVER adoption AS active_days,
         sum(user_rows) OVER adoption AS days_with_user_ids,
-        sum(events) OVER usage_last AS events_last,
-        sum(events) OVER usage_previous AS events_previous,
+        sum(usage_events) OVER usage_last AS events_last,
+        sum(usage_events) OVER usage_previous AS events_previous,
         sum(enablement_events) OVER enablement AS enablement_events,
-        sum(events) OVER support_burden AS burden_usage_events,
+        sum(usage_events) OVER support_burden AS burden_usage_events,
         sum(ticket_weight) OVER support_burden AS weighted_tickets,
-        sum(ticket_csat) OVER support_csat AS ticket_csat_sum,
-        count(ticket_csat) OVER support_csat AS rated_tickets,
-        CAST(count(nps_score) FILTER (WHERE nps_score >= 9) OVER nps AS DOUBLE) AS promoters,
-        CAST(count(nps_score) FILTER (WHERE nps_score <= 6) OVER nps AS DOUBLE) AS detractors,
-        CAST(count(nps_score) OVER nps AS DOUBLE) AS nps_responses,
-        sum(survey_csat) OVER survey_csat AS survey_csat_sum,
-        count(survey_csat) OVER survey_csat AS csat_responses,
-        count(due_amount) OVER payment AS invoices_due,
+        sum(ticket_csat_sum) OVER support_csat AS ticket_csat_sum,
+        sum(rated_tickets) OVER support_csat AS rated_tickets,
+        CAST(sum(promoters) OVER nps AS DOUBLE) AS promoters,
+        CAST(sum(detractors) OVER nps AS DOUBLE) AS detractors,
+        CAST(sum(nps_responses) OVER nps AS DOUBLE) AS nps_responses,
+        sum(survey_csat_sum) OVER survey_csat AS survey_csat_sum,
+        sum(csat_responses) OVER survey_csat AS csat_responses,
+        sum(invoices_due) OVER payment AS invoices_due,
         sum(paid_on_time) OVER payment AS invoices_paid_on_time,
         sum(due_amount) OVER payment AS amount_due,
         sum(issued_amount) OVER revenue_last AS amount_last,
         sum(issued_amount) OVER revenue_previous AS amount_previous
     FROM timeline
     WINDOW
-        running AS (
-            PARTITION BY k ORDER BY day RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-        ),
+        running AS (PARTITION BY k ORDER BY day ROWS UNBOUNDED PRECEDING),
         adoption AS (
-            PARTITION BY k ORDER BY day
-            RANGE BETWEEN days('adoption') PRECEDING AND 1 PRECEDING
+            PARTITION BY k ORDER BY day ROWS BETWEEN days('adoption') PRECEDING AND 1 PRECEDING
         ),
         usage_last AS (
             PARTITION BY k ORDER BY day
-            RANGE BETWEEN days('usage_trend') PRECEDING AND 1 PRECEDING
+            ROWS BETWEEN days('usage_trend') PRECEDING AND 1 PRECEDING
         ),
         usage_previous AS (
             PARTITION BY k ORDER BY day
-            RANGE BETWEEN 2 * days('usage_trend') PRECEDING AND days('usage_trend') + 1 PRECEDING
+            ROWS BETWEEN 2 * days('usage_trend') PRECEDING AND days('usage_trend') + 1 PRECEDING
         ),
         enablement AS (
             PARTITION BY k ORDER BY day
-            RANGE BETWEEN days('enablement') PRECEDING AND 1 PRECEDING
+            ROWS BETWEEN days('enablement') PRECEDING AND 1 PRECEDING
         ),
         support_burden AS (
             PARTITION BY k ORDER BY day
-            RANGE BETWEEN days('support_burden') PRECEDING AND 1 PRECEDING
+            ROWS BETWEEN days('support_burden') PRECEDING AND 1 PRECEDING
         ),
         support_csat AS (
             PARTITION BY k ORDER BY day
-            RANGE BETWEEN days('support_csat') PRECEDING AND 1 PRECEDING
+            ROWS BETWEEN days('support_csat') PRECEDING AND 1 PRECEDING
         ),
         nps AS (
-            PARTITION BY k ORDER BY day RANGE BETWEEN days('nps') PRECEDING AND 1 PRECEDING
+            PARTITION BY k ORDER BY day ROWS BETWEEN days('nps') PRECEDING AND 1 PRECEDING
         ),
         survey_csat AS (
             PARTITION BY k ORDER BY day
-            RANGE BETWEEN days('survey_csat') PRECEDING AND 1 PRECEDING
+            ROWS BETWEEN days('survey_csat') PRECEDING AND 1 PRECEDING
         ),
         payment AS (
-            PARTITION BY k ORDER BY day
-            RANGE BETWEEN days('payment') PRECEDING AND 1 PRECEDING
+            PARTITION BY k ORDER BY day ROWS BETWEEN days('payment') PRECEDING AND 1 PRECEDING
         ),
         revenue_last AS (
             PARTITION BY k ORDER BY day
-            RANGE BETWEEN days('revenue_trend') PRECEDING AND 1 PRECEDING
+            ROWS BETWEEN days('revenue_trend') PRECEDING AND 1 PRECEDING
         ),
         revenue_previous AS (
             PARTITION BY k ORDER BY day
-            RANGE BETWEEN 2 * days('revenue_trend') PRECEDING
+            ROWS BETWEEN 2 * days('revenue_trend') PRECEDING
             AND days('revenue_trend') + 1 PRECEDING
         )
 )
@@ -557,7 +587,10 @@ SELECT
     END AS renewal_intent
 FROM windowed
 INNER JOIN keyed_accounts ON windowed.k = keyed_accounts.k
-WHERE windowed.is_spine;
+-- the customer-days: scoring dates after the signup, outside churn spells
+WHERE windowed.day >= getvariable('first_day')
+    AND windowed.day > keyed_accounts.signup_day
+    AND coalesce(windowed.churn_spells, 0) = 0;
 
 -- ---------------------------------------------------------------------------------------
 -- Breadth's percentile within segment and date: the counts of each features-used value
