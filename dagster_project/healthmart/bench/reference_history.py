@@ -40,7 +40,6 @@ def write_history(
         con = duckdb.connect(str(Path(tmp) / "work.duckdb"))
         try:
             con.execute(f"SET temp_directory = {sql_literal(str(Path(tmp) / 'spill'))}")
-            con.execute("SET preserve_insertion_order = false")
             if memory_limit:
                 con.execute(f"SET memory_limit = {sql_literal(memory_limit)}")
             if threads:

@@ -15,13 +15,13 @@
 -- How: the events of every source are summed per account and day, and laid on a timeline of
 -- one row per account and day (from its first event to the last scoring date), so that ONE
 -- window pass per account, ordered by day, gives every trailing sum with row frames ("30
--- preceding and 1 preceding" = the 30 days before). Distinct counts (active users, features
--- used) come from spells: an entity active on day a counts on days a+1 .. a+window, so each
--- island of overlapping spells adds +1 where it starts and -1 after it ends, and a running
--- sum in the same pass counts them; churn spells, overdue amounts and the CSM assessment in
--- force are running values of the same pass. Breadth's percentile is ranked per date and
--- segment from the counts of each features-used value, and the weighting runs per row over
--- the preset's dimensions as lists: no step groups or sorts the account-days by signal.
+-- preceding and 1 preceding" = the 30 days before). Distinct counts over a window (active
+-- users, features used, the catalogue) are the bits set in an OR of per-day bitstrings (a bit
+-- per user of the account, per feature); churn spells, overdue amounts and the CSM assessment
+-- in force are running values of the same pass (+1 / -1 where a spell starts and after it
+-- ends). Breadth's percentile is ranked per date and segment from the counts of each
+-- features-used value, and the weighting runs per row over the preset's dimensions as lists:
+-- no step groups or sorts the account-days by signal.
 --
 -- It runs after reference_staging.sql (the seeds as cfg_* tables, the staged sources);
 -- healthmart.bench.reference_history fills in @preset@ (the run's preset) and @out@ (the
@@ -62,7 +62,7 @@ SET VARIABLE overdue_days = CAST(setting('payment_overdue_days') AS INTEGER);
 
 CREATE OR REPLACE MACRO cfg(name) AS getvariable('signal_cfg')[name];
 CREATE OR REPLACE MACRO days(name) AS getvariable('signal_cfg')[name].window_days;
--- whole days since 1970-01-01: the ordering key of the range-framed windows
+-- whole days since 1970-01-01: the day key of the timeline
 CREATE OR REPLACE MACRO day_no(d) AS CAST(CAST(d AS DATE) - DATE '1970-01-01' AS INTEGER);
 
 -- the script computes the twelve signals it knows and ranks breadth only: say so loudly when
@@ -98,29 +98,77 @@ SET VARIABLE preset_dimensions = (
 );
 
 -- ---------------------------------------------------------------------------------------
--- Usage over the whole history: one version per key, then per account-day
+-- Usage over the whole history, summed per account and day
 -- ---------------------------------------------------------------------------------------
-CREATE OR REPLACE TEMP TABLE usage_rows AS
+-- One version per key (account, day, user, feature): the few keys exported more than once
+-- are found by a hash of the key (one cheap pass), and only their rows are ranked newest
+-- first (newest file, else last row), as in staging.
+CREATE OR REPLACE TEMP TABLE repeated_usage_keys AS
+SELECT hash(account_id, activity_date, user_id, feature) AS key_hash
+FROM usage_valid
+GROUP BY key_hash
+HAVING count(*) > 1;
+
+CREATE OR REPLACE TEMP TABLE newest_repeated_usage AS
+SELECT account_id, activity_date, user_id, feature, event_count
+FROM usage_valid
+WHERE hash(account_id, activity_date, user_id, feature)
+    IN (SELECT key_hash FROM repeated_usage_keys)
+QUALIFY row_number() OVER (
+    PARTITION BY account_id, activity_date, user_id, feature
+    ORDER BY _mtime DESC, _file DESC, _row DESC
+) = 1;
+
+CREATE OR REPLACE TEMP VIEW usage_rows AS
+SELECT account_id, activity_date, user_id, lower(feature) AS feature, event_count
+FROM (
+    SELECT account_id, activity_date, user_id, feature, event_count
+    FROM usage_valid
+    WHERE hash(account_id, activity_date, user_id, feature)
+        NOT IN (SELECT key_hash FROM repeated_usage_keys)
+    UNION ALL
+    SELECT * FROM newest_repeated_usage
+);
+
+-- Distinct users and features over a trailing window are the bits set in an OR of bitstrings:
+-- one bit per user of the account, one per feature of the catalogue.
+CREATE OR REPLACE TEMP TABLE user_bits AS
 SELECT
     account_id,
-    activity_date,
     user_id,
-    lower(feature) AS feature,
-    arg_max(event_count, (_mtime, _file, _row)) AS event_count
-FROM usage_valid
-GROUP BY account_id, activity_date, user_id, feature;
-
--- the feature catalogue through time (all accounts): used on which days, with how many events
-CREATE OR REPLACE TEMP TABLE feature_days AS
-SELECT feature, day_no(activity_date) AS day, sum(event_count) AS events
-FROM usage_rows
-GROUP BY feature, activity_date;
+    set_bit(
+        bitstring('0', CAST(count(*) OVER (PARTITION BY account_id) AS INTEGER)),
+        CAST(row_number() OVER (PARTITION BY account_id ORDER BY user_id) - 1 AS INTEGER),
+        1
+    ) AS user_bit
+FROM (SELECT DISTINCT account_id, user_id FROM usage_rows WHERE user_id IS NOT NULL);
 
 CREATE OR REPLACE TEMP TABLE features AS
 SELECT
     feature,
-    EXISTS (SELECT 1 FROM cfg_enablement WHERE feature LIKE feature_pattern) AS is_enablement
-FROM (SELECT DISTINCT feature FROM feature_days);
+    EXISTS (SELECT 1 FROM cfg_enablement WHERE feature LIKE feature_pattern) AS is_enablement,
+    set_bit(
+        bitstring('0', CAST(count(*) OVER () AS INTEGER)),
+        CAST(row_number() OVER (ORDER BY feature) - 1 AS INTEGER),
+        1
+    ) AS feature_bit
+FROM (SELECT DISTINCT feature FROM usage_rows);
+
+-- every account (the catalogue and the first enablement use are over all of them)
+CREATE OR REPLACE TEMP TABLE usage_days AS
+SELECT
+    usage_rows.account_id,
+    day_no(usage_rows.activity_date) AS day,
+    sum(usage_rows.event_count) AS usage_events,
+    max(CASE WHEN usage_rows.user_id IS NOT NULL THEN 1 ELSE 0 END) AS user_rows,
+    sum(CASE WHEN features.is_enablement THEN usage_rows.event_count END) AS enablement_events,
+    bit_or(user_bits.user_bit) AS users,
+    bit_or(features.feature_bit) AS features
+FROM usage_rows
+INNER JOIN features ON usage_rows.feature = features.feature
+LEFT JOIN user_bits
+    ON usage_rows.account_id = user_bits.account_id AND usage_rows.user_id = user_bits.user_id
+GROUP BY usage_rows.account_id, usage_rows.activity_date;
 
 -- ---------------------------------------------------------------------------------------
 -- Scoring dates and the customers of each
@@ -128,7 +176,7 @@ FROM (SELECT DISTINCT feature FROM feature_days);
 SET VARIABLE last_day = (
     SELECT max(last_day) + 1
     FROM (
-        SELECT max(day) AS last_day FROM feature_days
+        SELECT max(day) AS last_day FROM usage_days
         UNION ALL SELECT max(day_no(issued_date)) FROM invoices
         UNION ALL SELECT max(day_no(opened_at)) FROM tickets
         UNION ALL SELECT max(day_no(responded_at)) FROM responses
@@ -141,7 +189,7 @@ SET VARIABLE first_day = least(
     (
         SELECT min(first_day) + CAST(setting('history_warmup_days') AS INTEGER)
         FROM (
-            SELECT min(day) AS first_day FROM feature_days
+            SELECT min(day) AS first_day FROM usage_days
             UNION ALL SELECT min(day_no(issued_date)) FROM invoices
             UNION ALL SELECT min(day_no(opened_at)) FROM tickets
             UNION ALL SELECT min(day_no(responded_at)) FROM responses
@@ -198,92 +246,27 @@ SELECT
 FROM (VALUES ('onboarding'), ('mature')) AS stages (lifecycle_stage)
 CROSS JOIN (SELECT DISTINCT segment FROM keyed_accounts) AS segments;
 
--- ---------------------------------------------------------------------------------------
--- Distinct counts over trailing windows (active users, features used) as spells: an entity
--- active on day a counts on days a+1 .. a+window. Overlapping spells make islands; each adds
--- +1 the day after its first activity and -1 the day after its last activity + the window.
--- ---------------------------------------------------------------------------------------
-CREATE OR REPLACE TEMP TABLE island_deltas AS
-WITH
-
-activity AS (
-    SELECT DISTINCT
-        'users' AS counted,
-        keyed_accounts.k,
-        usage_rows.user_id AS entity,
-        day_no(usage_rows.activity_date) AS day
-    FROM usage_rows
-    INNER JOIN keyed_accounts ON usage_rows.account_id = keyed_accounts.account_id
-    WHERE usage_rows.user_id IS NOT NULL
-    UNION ALL
-    SELECT DISTINCT
-        'features' AS counted,
-        keyed_accounts.k,
-        usage_rows.feature AS entity,
-        day_no(usage_rows.activity_date) AS day
-    FROM usage_rows
-    INNER JOIN keyed_accounts ON usage_rows.account_id = keyed_accounts.account_id
-),
-
-neighbours AS (
-    SELECT
-        counted,
-        k,
-        day,
-        CASE counted WHEN 'users' THEN days('adoption') ELSE days('breadth') END AS window_days,
-        lag(day) OVER entity AS previous_day,
-        lead(day) OVER entity AS next_day
-    FROM activity
-    WINDOW entity AS (PARTITION BY counted, k, entity ORDER BY day)
-)
-
-SELECT counted, k, day, sum(delta) AS delta
-FROM (
-    SELECT counted, k, day + 1 AS day, 1 AS delta
-    FROM neighbours
-    WHERE previous_day IS NULL OR day - previous_day > window_days
-    UNION ALL
-    SELECT counted, k, day + window_days + 1 AS day, -1 AS delta
-    FROM neighbours
-    WHERE next_day IS NULL OR next_day - day > window_days
-)
-GROUP BY counted, k, day;
-
 -- breadth's catalogue: the features any account used in the window before each date
 CREATE OR REPLACE TEMP TABLE catalogue AS
-SELECT
-    dates.day,
-    count(DISTINCT feature_days.feature) AS catalogue_features
+WITH day_features AS (
+    SELECT day, bit_or(features) AS features FROM usage_days GROUP BY day
+)
+SELECT dates.day, coalesce(bit_count(bit_or(day_features.features)), 0) AS catalogue_features
 FROM range(getvariable('first_day'), getvariable('last_day') + 1) AS dates (day)
-LEFT JOIN feature_days
-    ON feature_days.day BETWEEN dates.day - days('breadth') AND dates.day - 1
+LEFT JOIN day_features
+    ON day_features.day BETWEEN dates.day - days('breadth') AND dates.day - 1
 GROUP BY dates.day;
 
 -- enablement is measured from the day after the first use of an enablement feature
 SET VARIABLE first_enablement_day = (
-    SELECT min(feature_days.day)
-    FROM feature_days
-    INNER JOIN features ON feature_days.feature = features.feature
-    WHERE features.is_enablement AND feature_days.events > 0
+    SELECT min(day) FROM usage_days WHERE enablement_events > 0
 );
 
 -- ---------------------------------------------------------------------------------------
--- Every source's events summed per account and day
+-- The other sources' events summed per account and day
 -- ---------------------------------------------------------------------------------------
-CREATE OR REPLACE TEMP TABLE daily AS
+CREATE OR REPLACE TEMP TABLE other_days AS
 WITH
-
-usage_events AS (
-    SELECT
-        keyed_accounts.k,
-        day_no(usage_rows.activity_date) AS day,
-        usage_rows.event_count AS usage_events,
-        CASE WHEN usage_rows.user_id IS NOT NULL THEN 1 ELSE 0 END AS user_row,
-        CASE WHEN features.is_enablement THEN usage_rows.event_count END AS enablement_events
-    FROM usage_rows
-    INNER JOIN keyed_accounts ON usage_rows.account_id = keyed_accounts.account_id
-    INNER JOIN features ON usage_rows.feature = features.feature
-),
 
 opened_tickets AS (
     SELECT
@@ -373,8 +356,7 @@ assessment_spells AS (
 ),
 
 events AS (
-    SELECT * FROM usage_events
-    UNION ALL BY NAME SELECT * FROM opened_tickets
+    SELECT * FROM opened_tickets
     UNION ALL BY NAME SELECT * FROM rated_tickets
     UNION ALL BY NAME SELECT * FROM answers
     UNION ALL BY NAME
@@ -388,10 +370,6 @@ events AS (
     UNION ALL BY NAME
     SELECT k, spell_end + 1 AS day, -amount AS overdue_delta
     FROM overdue_spells WHERE spell_start <= spell_end
-    UNION ALL BY NAME
-    SELECT k, day, delta AS users_delta FROM island_deltas WHERE counted = 'users'
-    UNION ALL BY NAME
-    SELECT k, day, delta AS features_delta FROM island_deltas WHERE counted = 'features'
     UNION ALL BY NAME
     SELECT k, churned_day + 1 AS day, 1 AS churn_delta FROM churn_spells
     UNION ALL BY NAME
@@ -408,11 +386,6 @@ events AS (
 SELECT
     k,
     day,
-    -- usage
-    CAST(sum(usage_events) AS DOUBLE) AS usage_events,
-    CASE WHEN count(usage_events) > 0 THEN 1 END AS active_day,
-    max(user_row) AS user_rows,
-    CAST(sum(enablement_events) AS DOUBLE) AS enablement_events,
     -- support, survey, billing
     sum(ticket_weight) AS ticket_weight,
     sum(ticket_csat) AS ticket_csat_sum,
@@ -428,8 +401,6 @@ SELECT
     sum(due_amount) AS due_amount,
     -- changes of the running values
     sum(overdue_delta) AS overdue_delta,
-    sum(users_delta) AS users_delta,
-    sum(features_delta) AS features_delta,
     sum(churn_delta) AS churn_delta,
     max(assessment) AS assessment
 FROM events
@@ -444,34 +415,61 @@ GROUP BY k, day;
 CREATE OR REPLACE TEMP TABLE measured AS
 WITH
 
-timeline AS (
-    SELECT grid.k, grid.day, daily.* EXCLUDE (k, day)
+keyed_usage_days AS (
+    SELECT keyed_accounts.k, usage_days.*
+    FROM usage_days
+    INNER JOIN keyed_accounts ON usage_days.account_id = keyed_accounts.account_id
+),
+
+first_events AS (
+    SELECT k, min(day) AS day
     FROM (
-        SELECT
-            keyed_accounts.k,
-            CAST(unnest(range(
-                least(coalesce(first_events.day, getvariable('first_day')), getvariable('first_day')),
-                getvariable('last_day') + 1
-            )) AS INTEGER) AS day
-        FROM keyed_accounts
-        LEFT JOIN (SELECT k, min(day) AS day FROM daily GROUP BY k) AS first_events
-            ON keyed_accounts.k = first_events.k
-    ) AS grid
-    LEFT JOIN daily ON grid.k = daily.k AND grid.day = daily.day
+        SELECT k, day FROM keyed_usage_days
+        UNION ALL
+        SELECT k, day FROM other_days
+    )
+    GROUP BY k
+),
+
+grid AS (
+    SELECT
+        keyed_accounts.k,
+        CAST(unnest(range(
+            least(coalesce(first_events.day, getvariable('first_day')), getvariable('first_day')),
+            getvariable('last_day') + 1
+        )) AS INTEGER) AS day
+    FROM keyed_accounts
+    LEFT JOIN first_events ON keyed_accounts.k = first_events.k
+),
+
+timeline AS (
+    SELECT
+        grid.k,
+        grid.day,
+        CAST(keyed_usage_days.usage_events AS DOUBLE) AS usage_events,
+        CASE WHEN keyed_usage_days.day IS NOT NULL THEN 1 END AS active_day,
+        keyed_usage_days.user_rows,
+        CAST(keyed_usage_days.enablement_events AS DOUBLE) AS enablement_events,
+        keyed_usage_days.users,
+        keyed_usage_days.features,
+        other_days.* EXCLUDE (k, day)
+    FROM grid
+    LEFT JOIN keyed_usage_days ON grid.k = keyed_usage_days.k AND grid.day = keyed_usage_days.day
+    LEFT JOIN other_days ON grid.k = other_days.k AND grid.day = other_days.day
 ),
 
 windowed AS (
     SELECT
         k,
         day,
-        -- running values: not a customer (in a churn spell), entities counted, amount
-        -- overdue, the latest assessment started
+        -- running values: not a customer (in a churn spell), amount overdue, the latest
+        -- assessment started
         sum(churn_delta) OVER running AS churn_spells,
-        sum(users_delta) OVER running AS active_users,
-        sum(features_delta) OVER running AS features_used,
         sum(overdue_delta) OVER running AS amount_overdue,
         last_value(assessment IGNORE NULLS) OVER running AS assessment,
         -- trailing windows: the N days before
+        bit_count(bit_or(users) OVER adoption) AS active_users,
+        bit_count(bit_or(features) OVER breadth) AS features_used,
         count(active_day) OVER adoption AS active_days,
         sum(user_rows) OVER adoption AS days_with_user_ids,
         sum(usage_events) OVER usage_last AS events_last,
@@ -496,6 +494,9 @@ windowed AS (
         running AS (PARTITION BY k ORDER BY day ROWS UNBOUNDED PRECEDING),
         adoption AS (
             PARTITION BY k ORDER BY day ROWS BETWEEN days('adoption') PRECEDING AND 1 PRECEDING
+        ),
+        breadth AS (
+            PARTITION BY k ORDER BY day ROWS BETWEEN days('breadth') PRECEDING AND 1 PRECEDING
         ),
         usage_last AS (
             PARTITION BY k ORDER BY day
