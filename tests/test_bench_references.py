@@ -1,21 +1,29 @@
-"""The benchmark's two references score the latest date exactly as the pipeline does.
+"""The benchmark's references score exactly as the pipeline does.
 
 Small generated exports (200 accounts, 3 months) plus a few corrections dropped as extra files
 (a newer version of an account, an invoice voided later, a stale re-export of a ticket, a
 usage row exported twice) go through the real daily job (`healthmart run`); the hand-written
 DuckDB script and the pandas implementation must then give every customer of the latest scoring
-date the same computed score (within 0.01) and tier as `marts.fct_health_scores`.
+date the same computed score (within 0.01) and tier as `marts.fct_health_scores`, and the
+full-history DuckDB script every account-day of every date the job published.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
-from healthmart.bench import reference_pandas, reference_sql
-from healthmart.bench.harness import add_new_day, compare, last_activity_date, pipeline_scores
+from healthmart.bench import reference_history, reference_pandas, reference_sql
+from healthmart.bench.checks import (
+    compare,
+    compare_history,
+    pipeline_scores,
+    published_account_days,
+)
+from healthmart.bench.exports import add_new_day, last_activity_date
 from healthmart.cli import run
 from healthmart.generate import generate_exports
 from healthmart.settings import Settings
@@ -111,6 +119,53 @@ def test_pandas_reference_equals_the_pipeline(small_run: tuple[Settings, pd.Data
     result = compare(ours, reference, "pipeline vs pandas reference")
     assert result["mismatches"] == 0, result
     assert result["accounts"] == len(ours)
+
+
+def test_history_reference_equals_the_pipeline_on_every_date(
+    small_run: tuple[Settings, pd.DataFrame], tmp_path: Path
+) -> None:
+    settings, ours = small_run
+    out = tmp_path / "history.parquet"
+    rows = reference_history.write_history(settings.exports_dir, out, preset="hbr")
+    result = compare_history(settings.serving_path, out, "pipeline vs full-history reference")
+    assert result["mismatches"] == 0, result
+    assert result["account_days"] == rows == published_account_days(settings.serving_path)
+    # every date from the warm-up (history_warmup_days = 30 after the first activity) to the
+    # day after the last activity: far more than one date's customers
+    first = last_activity_date(settings.exports_dir, "min") + timedelta(days=30)
+    last = last_activity_date(settings.exports_dir) + timedelta(days=1)
+    assert result["score_dates"] == [first.isoformat(), last.isoformat()]
+    assert result["dates"] == (last - first).days + 1 > 30
+    assert result["account_days"] > 30 * len(ours)
+
+    # the check is not vacuous: a score 0.02 off, another tier and a missing account-day
+    broken = tmp_path / "broken.parquet"
+    duckdb.sql(
+        f"""
+        copy (
+            select
+                account_id, score_date, preset,
+                case when rn = 1 then computed_score + 0.02 else computed_score end
+                as computed_score,
+                case when rn = 2 then 'healthy_or_not' else tier end as tier,
+                coverage
+            from (
+                select
+                    *,
+                    row_number() over (
+                        order by computed_score is null, account_id, score_date
+                    ) as rn
+                from read_parquet('{out}')
+            )
+            where rn <> 3
+        ) to '{broken}' (format parquet)
+        """
+    )
+    broken_result = compare_history(settings.serving_path, broken, "broken")
+    assert broken_result["score_mismatches"] == 1
+    assert broken_result["tier_mismatches"] == 1
+    assert broken_result["only_in_first"] == 1
+    assert broken_result["mismatches"] == 3
 
 
 def test_a_new_day_of_exports_moves_the_scoring_date(tmp_path: Path) -> None:

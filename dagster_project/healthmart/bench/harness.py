@@ -6,6 +6,9 @@ runs), then measures, each command as its own process (wall clock, peak RSS of i
 - `sql`: reference (a), one hand-written DuckDB script scoring the latest date straight from
   the export files (healthmart/bench/reference.sql): the practical limit;
 - `pandas`: reference (b), the same in plain pandas: what an analyst would otherwise write;
+- `history`: reference (c), one hand-written DuckDB script scoring EVERY scoring date of every
+  account straight from the export files (healthmart/bench/reference_history.sql), written to
+  Parquet: the practical limit of a full build;
 - `full`: `healthmart run` on a fresh warehouse: ingest and every scoring date, publication,
   summary and report;
 - `current_day`: `healthmart run --score-from latest` on a fresh warehouse: ingest, and the
@@ -19,7 +22,13 @@ runs), then measures, each command as its own process (wall clock, peak RSS of i
 
 Checks (they fail the run loudly): the SQL and pandas references agree with each other, and
 with `marts.fct_health_scores.computed_score` of the latest date of the full build (and of the
-current-day build, and of the incremental run on the exports with the new day), within 0.01.
+current-day build, and of the incremental run on the exports with the new day), within 0.01;
+the full-history reference agrees with the SQL reference on the latest date and with the full
+build on every account-day (healthmart.bench.checks).
+
+Each pipeline step records the sizes of the warehouse and serving file it leaves and the
+account-days published in marts.fct_health_scores (the report divides one by the other).
+Commands and paths are recorded relative to the project folder.
 
 Results merge into docs/benchmark.json (one entry per scale; steps not run keep their last
 figures) and docs/benchmark.md is rewritten from it.
@@ -36,16 +45,29 @@ import os
 import platform
 import shutil
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
+from healthmart.bench.checks import (
+    compare,
+    compare_history,
+    history_scores,
+    pipeline_scores,
+    published_account_days,
+)
+from healthmart.bench.exports import (
+    add_new_day,
+    ensure_exports,
+    last_activity_date,
+    linked_copy,
+    python,
+)
 from healthmart.bench.measure import Measurement, run_measured
-from healthmart.bench.reference_sql import source_relation
+from healthmart.bench.reference_sql import sql_literal
 from healthmart.bench.report import write_markdown
-from healthmart.bench.sources import reference_sources
 from healthmart.settings import PROJECT_ROOT, Settings
 
 SCALES: dict[str, dict[str, int]] = {
@@ -53,114 +75,12 @@ SCALES: dict[str, dict[str, int]] = {
     "M": {"accounts": 100_000, "months": 12},
     "L": {"accounts": 1_000_000, "months": 12},
 }
-STEPS = ("sql", "pandas", "full", "current_day", "backfill", "incremental")
-TOLERANCE = 0.01
-# the event sources that get one more day of rows for the incremental run, with their key
-# column (made unique for the copied rows), date columns and timestamp columns
-NEW_DAY = {
-    "usage": (None, ["activity_date"], []),
-    "billing": ("invoice_id", ["issued_date", "due_date", "paid_date"], ["updated_at"]),
-    "support": ("ticket_id", [], ["opened_at", "closed_at", "updated_at"]),
-    "survey": ("response_id", [], ["responded_at"]),
-    "csm": (None, ["valid_until"], ["assessed_at"]),
-}
-TIME_COLUMN = {
-    "usage": "activity_date",
-    "billing": "issued_date",
-    "support": "opened_at",
-    "survey": "responded_at",
-    "csm": "assessed_at",
-    "outcomes": "event_date",
-}
-
-
-class BenchError(RuntimeError):
-    pass
+STEPS = ("sql", "pandas", "history", "full", "current_day", "backfill", "incremental")
 
 
 # ------------------------------------------------------------------------------------------
-# Exports
+# Disk
 # ------------------------------------------------------------------------------------------
-def python() -> str:
-    return sys.executable
-
-
-def ensure_exports(scale_dir: Path, accounts: int, months: int, seed: int) -> dict:
-    """Generate the exports of a scale once; later runs reuse them (exports.json says so)."""
-    exports = scale_dir / "exports"
-    marker = scale_dir / "exports.json"
-    wanted = {"accounts": accounts, "months": months, "seed": seed}
-    if marker.exists():
-        meta = json.loads(marker.read_text())
-        if {k: meta.get(k) for k in wanted} == wanted and exports.is_dir():
-            print(f"  reusing the exports in {exports}", flush=True)
-            return meta
-    if exports.exists():
-        shutil.rmtree(exports)
-    print(f"  generating {accounts:,} accounts x {months} months into {exports} ...", flush=True)
-    m = run_measured(
-        [
-            python(),
-            "-m",
-            "healthmart.generate",
-            "--out",
-            str(exports),
-            "--accounts",
-            str(accounts),
-            "--months",
-            str(months),
-            "--seed",
-            str(seed),
-        ],
-        log_path=scale_dir / "logs" / "generate.log",
-    )
-    if not m.ok:
-        raise BenchError(f"generating the exports failed: see {m.log}")
-    meta = wanted | {"rows": count_rows(exports), "generate": m.as_dict()}
-    marker.write_text(json.dumps(meta, indent=2, default=str))
-    return meta
-
-
-def count_rows(exports: Path) -> dict[str, int]:
-    con = duckdb.connect()
-    try:
-        return {
-            source: con.execute(
-                f"SELECT count(*) FROM {source_relation(con, exports, source)}"
-            ).fetchone()[0]
-            for source in reference_sources()
-        }
-    finally:
-        con.close()
-
-
-def linked_copy(src: Path, dst: Path) -> None:
-    """A copy of the exports folder made of hard links (no data copied; same mtimes)."""
-    if dst.exists():
-        shutil.rmtree(dst)
-    shutil.copytree(src, dst, copy_function=os.link)
-
-
-def as_timestamp(column: str) -> str:
-    """SQL: a date or timestamp column (text or typed) as a UTC timestamp."""
-    return f"CAST(TRY_CAST(CAST({column} AS VARCHAR) AS TIMESTAMPTZ) AS TIMESTAMP)"
-
-
-def last_activity_date(exports: Path, which: str = "max") -> date:
-    """The newest (which="min": the oldest) activity date of the event exports."""
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    try:
-        parts = [
-            f"SELECT {which}(CAST({as_timestamp(col)} AS DATE)) AS d "
-            f"FROM {source_relation(con, exports, source)}"
-            for source, col in TIME_COLUMN.items()
-        ]
-        return con.execute(f"SELECT {which}(d) FROM ({' UNION ALL '.join(parts)})").fetchone()[0]
-    finally:
-        con.close()
-
-
 def full_build_disk_estimate(exports: Path, backfill: dict, current_day: dict) -> int | None:
     """Bytes a full build would leave (warehouse, serving file and the serving file's
     temporary copy) for every scoring date (from the first activity + 30 days of warm-up to
@@ -180,105 +100,6 @@ def full_build_disk_estimate(exports: Path, backfill: dict, current_day: dict) -
     dates = (last_activity_date(exports) - last_activity_date(exports, "min")).days + 1 - 30
     per_date = max(total - base, 0) / (backfill["days"] - 1)
     return int(base + per_date * (max(dates, backfill["days"]) - 1))
-
-
-def add_new_day(exports: Path) -> date:
-    """Land one more day of exports: the rows of the last day of every event source, one day
-    later (new ids where the key is an id), in new files. Returns the new day."""
-    last = last_activity_date(exports)
-    new_day = last + timedelta(days=1)
-    tag = new_day.strftime("%Y%m%d")
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    try:
-        for source, (key, dates, stamps) in NEW_DAY.items():
-            relation = source_relation(con, exports, source)
-            columns = [
-                r[0]
-                for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
-                if not r[0].startswith("_")
-            ]
-            exprs = []
-            for col in columns:
-                if col in dates:
-                    expr = f"TRY_CAST(CAST({col} AS VARCHAR) AS DATE) + 1"
-                elif col in stamps:
-                    expr = f"strftime({as_timestamp(col)} + INTERVAL 1 DAY, '%Y-%m-%dT%H:%M:%SZ')"
-                elif col == key:
-                    expr = f"CAST({col} AS VARCHAR) || '-d{tag}'"
-                else:
-                    expr = col
-                exprs.append(f"{expr} AS {col}")
-            time_col = TIME_COLUMN[source]
-            day_of = f"CAST({as_timestamp(time_col)} AS DATE)"
-            query = f"SELECT {', '.join(exprs)} FROM {relation} WHERE {day_of} = DATE '{last}'"
-            if source == "usage":
-                target = exports / source / f"usage_bench_day_{tag}.parquet"
-                con.execute(f"COPY ({query}) TO '{target}' (FORMAT parquet)")
-            else:
-                target = exports / source / f"bench_day_{tag}.csv"
-                con.execute(f"COPY ({query}) TO '{target}' (FORMAT csv, HEADER true)")
-    finally:
-        con.close()
-    return new_day
-
-
-# ------------------------------------------------------------------------------------------
-# Checks
-# ------------------------------------------------------------------------------------------
-def pipeline_scores(serving_path: Path) -> pd.DataFrame:
-    """computed_score and computed_tier of the latest scoring date of the published marts."""
-    con = duckdb.connect(str(serving_path), read_only=True)
-    try:
-        return con.execute(
-            """
-            select account_id, score_date, computed_score, computed_tier as tier
-            from marts.fct_health_scores
-            where score_date = (select max(score_date) from marts.fct_health_scores)
-            """
-        ).df()
-    finally:
-        con.close()
-
-
-def compare(expected: pd.DataFrame, actual: pd.DataFrame, what: str) -> dict:
-    """Accounts missing on either side, scores further apart than TOLERANCE, other tiers."""
-    merged = expected.merge(
-        actual, on="account_id", how="outer", suffixes=("_a", "_b"), indicator=True
-    )
-    both = merged[merged["_merge"] == "both"]
-    a, b = both["computed_score_a"].astype(float), both["computed_score_b"].astype(float)
-    score_off = ((a - b).abs() > TOLERANCE) | (a.isna() != b.isna())
-    tier_off = (both["tier_a"] != both["tier_b"]) & ~score_off & ((a - b).abs() == 0)
-    dates_a = {str(pd.Timestamp(d).date()) for d in expected["score_date"].dropna().unique()}
-    dates_b = {str(pd.Timestamp(d).date()) for d in actual["score_date"].dropna().unique()}
-    result = {
-        "what": what,
-        "accounts": int(len(merged)),
-        "score_dates": sorted(dates_a | dates_b),
-        "only_in_first": int((merged["_merge"] == "left_only").sum()),
-        "only_in_second": int((merged["_merge"] == "right_only").sum()),
-        "score_mismatches": int(score_off.sum()),
-        "tier_mismatches": int(tier_off.sum()),
-        "max_abs_diff": float((a - b).abs().max()) if len(both) else 0.0,
-        "examples": both.loc[score_off, ["account_id", "computed_score_a", "computed_score_b"]]
-        .head(5)
-        .to_dict("records"),
-    }
-    result["mismatches"] = (
-        result["only_in_first"]
-        + result["only_in_second"]
-        + result["score_mismatches"]
-        + result["tier_mismatches"]
-        + (0 if dates_a == dates_b else 1)
-    )
-    status = "OK" if result["mismatches"] == 0 else "MISMATCH"
-    print(
-        f"  check {what}: {status} ({result['accounts']:,} accounts, "
-        f"{result['mismatches']} mismatches, max |diff| {result['max_abs_diff']:.4f})",
-        flush=True,
-    )
-    return result
 
 
 # ------------------------------------------------------------------------------------------
@@ -305,9 +126,21 @@ def healthmart_run(*args: str) -> list[str]:
 
 
 def record_files(step: dict, run_dir: Path) -> None:
-    """The sizes of the warehouse and serving file a measured run left."""
+    """The sizes of the warehouse and serving file a measured run left, and the account-days
+    published in its marts.fct_health_scores (none when the run left no such table)."""
+    serving = run_dir / "serving" / "healthmart.duckdb"
     step["warehouse_bytes"] = _size(run_dir / "warehouse.duckdb")
-    step["serving_bytes"] = _size(run_dir / "serving" / "healthmart.duckdb")
+    step["serving_bytes"] = _size(serving)
+    try:
+        step["account_days"] = published_account_days(serving) if serving.exists() else None
+    except duckdb.Error:
+        step["account_days"] = None
+
+
+def project_relative(value: str) -> str:
+    """An absolute path as a path relative to the project folder (the results must not hold
+    this machine's folders); anything else as it is."""
+    return os.path.relpath(value, PROJECT_ROOT) if os.path.isabs(value) else value
 
 
 def fresh_run_dir(run_dir: Path, exports: Path) -> None:
@@ -353,7 +186,11 @@ def bench_scale(name: str, args: argparse.Namespace) -> dict:
     def measure(step: str, command: list[str], **kwargs) -> Measurement:
         print(f"  {step} ...", flush=True)
         m = run_measured(command, log_path=logs / f"{step}.log", **limits, **kwargs)
-        entry = m.as_dict() | {"measured_at": datetime.now(UTC).isoformat(timespec="seconds")}
+        entry = m.as_dict() | {
+            "command": [project_relative(part) for part in m.command],
+            "log": project_relative(m.log) if m.log else None,
+            "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
         steps[step] = entry
         save(entry_of())
         state = "ok" if m.ok else (m.stopped or f"failed (exit {m.returncode})")
@@ -384,6 +221,38 @@ def bench_scale(name: str, args: argparse.Namespace) -> dict:
                 scores[ref] = pd.read_csv(out)
     if "sql" in scores and "pandas" in scores:
         checks["sql_vs_pandas"] = compare(scores["sql"], scores["pandas"], "SQL vs pandas")
+
+    history = scale_dir / "results" / "history_scores.parquet"
+    history_ok = False
+    if "history" in args.steps:
+        # under the pipeline's DuckDB memory limit, so the peak RSS compares with a full build
+        m = measure(
+            "history",
+            [
+                python(),
+                "-m",
+                "healthmart.bench.reference_history",
+                "--exports-dir",
+                str(exports),
+                "--out",
+                str(history),
+                "--preset",
+                preset,
+                "--memory-limit",
+                Settings.from_env().duckdb_memory_limit,
+            ],
+        )
+        history_ok = m.ok
+        if m.ok:
+            steps["history"]["account_days"] = duckdb.sql(
+                f"select count(*) from read_parquet({sql_literal(str(history))})"
+            ).fetchone()[0]
+            steps["history"]["out_bytes"] = _size(history)
+            save(entry_of())
+            if "sql" in scores:
+                checks["history_vs_sql"] = compare(
+                    history_scores(history), scores["sql"], "history vs sql (latest date)"
+                )
 
     if "current_day" in args.steps:
         current_dir = scale_dir / "current_day"
@@ -439,11 +308,18 @@ def bench_scale(name: str, args: argparse.Namespace) -> dict:
         fresh_run_dir(full_dir, exports)
         env = pipeline_env(full_dir)
         m = measure("full", healthmart_run(), env=env)
+        record_files(steps["full"], full_dir)
+        save(entry_of())
         if m.ok:
-            ours = pipeline_scores(full_dir / "serving" / "healthmart.duckdb")
+            serving = full_dir / "serving" / "healthmart.duckdb"
+            ours = pipeline_scores(serving)
             for ref in ("sql", "pandas"):
                 if ref in scores:
                     checks[f"full_vs_{ref}"] = compare(ours, scores[ref], f"full build vs {ref}")
+            if history_ok:
+                checks["full_vs_history"] = compare_history(
+                    serving, history, "full build vs history (every date)"
+                )
 
     if "incremental" in args.steps:
         # after the full build of this run; else after its current-day build (a history of
@@ -469,6 +345,7 @@ def bench_scale(name: str, args: argparse.Namespace) -> dict:
             m = measure("incremental", healthmart_run(), env=env)
             steps["incremental"]["new_day"] = new_day.isoformat()
             steps["incremental"]["after"] = base_step
+            record_files(steps["incremental"], base_dir)
             save(entry_of())
             if m.ok:
                 # the incremental run against the SQL reference on the exports with the new day

@@ -1,6 +1,7 @@
 """Reference (a): run the hand-written DuckDB script `reference.sql` on an exports folder.
 
-The maths is all in the script; this module only points it at the files: for each source a
+The maths is all in the scripts (`reference_staging.sql`, shared with the full-history
+reference, then `reference.sql`); this module only points them at the files: for each source a
 relation over its CSV, Parquet and NDJSON files (every contract column, plus the file's path,
 modification time and row number), then writes the scores of the latest date to a CSV.
 
@@ -24,11 +25,12 @@ from healthmart.bench.sources import (
 )
 from healthmart.settings import PROJECT_ROOT
 
+STAGING = Path(__file__).with_name("reference_staging.sql")
 SCRIPT = Path(__file__).with_name("reference.sql")
 SEEDS_DIR = PROJECT_ROOT / "seeds"
 
 
-def _ql(value: str) -> str:
+def sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
@@ -38,7 +40,7 @@ def _qi(name: str) -> str:
 
 def _file_relation(con: duckdb.DuckDBPyConnection, f: ExportFile) -> str:
     """One file as a relation: its columns and `_row`, the row number within the file."""
-    path = _ql(str(f.path))
+    path = sql_literal(str(f.path))
     if f.kind == "csv":
         reader = f"read_csv({path}, all_varchar = true, header = true, compression = 'auto')"
         # rows keep the file order: a running number is the row number
@@ -53,7 +55,7 @@ def _file_relation(con: duckdb.DuckDBPyConnection, f: ExportFile) -> str:
             f"DESCRIBE SELECT * FROM read_json({path}, format = 'newline_delimited')"
         ).fetchall()
     ]
-    spec = ", ".join(f"{_ql(k)}: 'VARCHAR'" for k in keys)
+    spec = ", ".join(f"{sql_literal(k)}: 'VARCHAR'" for k in keys)
     reader = f"read_json({path}, format = 'newline_delimited', columns = {{{spec}}})"
     return f"(SELECT *, row_number() OVER () AS _row FROM {reader})"
 
@@ -82,14 +84,17 @@ def source_relation(con: duckdb.DuckDBPyConnection, exports_dir: Path, source: s
             for c in columns
         ]
         parts.append(
-            f"SELECT {', '.join(cols)}, {_ql(f.rel)} AS _file, "
-            f"TIMESTAMP {_ql(f.mtime.isoformat(sep=' '))} AS _mtime, _row FROM {relation}"
+            f"SELECT {', '.join(cols)}, {sql_literal(f.rel)} AS _file, "
+            f"TIMESTAMP {sql_literal(f.mtime.isoformat(sep=' '))} AS _mtime, _row FROM {relation}"
         )
     return "(" + " UNION ALL ".join(parts) + ")"
 
 
-def render_script(con: duckdb.DuckDBPyConnection, exports_dir: Path, preset: str) -> str:
-    script = SCRIPT.read_text()
+def render_script(
+    con: duckdb.DuckDBPyConnection, exports_dir: Path, preset: str, script_path: Path = SCRIPT
+) -> str:
+    """A reference script after the shared staging, its placeholders filled in."""
+    script = STAGING.read_text() + "\n" + script_path.read_text()
     for source in reference_sources():
         script = script.replace(f"@{source}@", source_relation(con, exports_dir, source))
     return script.replace("@seeds@", str(SEEDS_DIR)).replace("@preset@", preset)
@@ -105,7 +110,7 @@ def current_scores(
     preset, computed_score, tier, coverage)."""
     con = duckdb.connect()
     if memory_limit:
-        con.execute(f"SET memory_limit = {_ql(memory_limit)}")
+        con.execute(f"SET memory_limit = {sql_literal(memory_limit)}")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     try:

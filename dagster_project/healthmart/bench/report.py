@@ -22,15 +22,31 @@ process tree (sampled every 0.1 s). **{note}**
 - **SQL limit**: reference (a), one hand-written DuckDB script scoring the latest date straight
   from the export files (`dagster_project/healthmart/bench/reference.sql`).
 - **pandas**: reference (b), the same in plain pandas (`healthmart/bench/reference_pandas.py`).
+- **history ref**: reference (c), one hand-written DuckDB script scoring every scoring date of
+  every account straight from the export files, set-based, into a Parquet file
+  (`dagster_project/healthmart/bench/reference_history.sql`), under the pipeline's DuckDB
+  memory limit: the practical limit of a full build.
 - **backfill**: a fresh warehouse scoring the last dates only (below the main table).
 - ratios: **ours / SQL** = current-day build ÷ SQL limit; **daily / SQL** = incremental run ÷
-  SQL limit; **pandas / ours** = pandas ÷ current-day build; **incremental / full**.
+  SQL limit; **pandas / ours** = pandas ÷ current-day build; **incremental / full**;
+  **full / history** = full build ÷ history ref (ours vs the full-history reference).
 
 Both references compute what the pipeline computes for the latest scoring date (all twelve
 signals, windows, normalisation, missing-data policies, the preset assigned by lifecycle stage,
 renormalised weights) and are checked against `marts.fct_health_scores.computed_score`
-(tolerance 0.01) in the same run.
+(tolerance 0.01) in the same run; the full-history reference is checked against every
+account-day of the full build (score within 0.01, same tier, preset and coverage).
 """
+
+
+# the steps that leave files whose size per account-day the report shows
+STORED_STEPS = (
+    ("full", "full build"),
+    ("incremental", "incremental run"),
+    ("current_day", "current-day build"),
+    ("backfill", "backfill"),
+    ("history", "history ref (Parquet)"),
+)
 
 
 def _duration(step: dict | None) -> str:
@@ -54,7 +70,9 @@ def _after(step: dict | None) -> str:
 
 
 def _bytes(size: int | None) -> str:
-    return "—" if not size else f"{size / 2**30:.2f} GiB"
+    if not size:
+        return "—"
+    return f"{size / 2**30:.2f} GiB" if size >= 2**30 else f"{size / 2**20:.1f} MiB"
 
 
 def _ok(step: dict | None) -> bool:
@@ -71,6 +89,17 @@ def _ratio(a: dict | None, b: dict | None) -> str:
         return "—"
     ratio = float(a["seconds"]) / float(b["seconds"])
     return f"{ratio:.1f}×" if ratio >= 1 else f"{ratio:.2f}×"
+
+
+def _per_account_day(size: int | None, account_days: int | None) -> str:
+    return "—" if not size or not account_days else f"{size / account_days:,.1f} B"
+
+
+def _dates(check: dict) -> str:
+    dates = check["score_dates"]
+    if check.get("dates", len(dates)) > 2:
+        return f"{dates[0]} … {dates[-1]} ({check['dates']} dates)"
+    return ", ".join(dates)
 
 
 def _memory(step: dict | None) -> str:
@@ -90,9 +119,9 @@ def render(results: dict) -> str:
         f"Updated {results.get('updated_at')}.",
         "",
         "| scale | accounts × months | usage rows | all rows | full build | incremental run "
-        "| current-day build | SQL limit | pandas | ours / SQL | daily / SQL | pandas / ours "
-        "| incremental / full |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| current-day build | SQL limit | pandas | history ref | ours / SQL | daily / SQL "
+        "| pandas / ours | incremental / full | full / history |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, e in results.get("scales", {}).items():
         s = e.get("steps", {})
@@ -103,10 +132,12 @@ def render(results: dict) -> str:
             f"| {_duration(s.get('incremental'))}{_after(s.get('incremental'))} "
             f"| {_duration(s.get('current_day'))} "
             f"| {_duration(s.get('sql'))} | {_duration(s.get('pandas'))} "
+            f"| {_duration(s.get('history'))} "
             f"| {_ratio(s.get('current_day'), s.get('sql'))} "
             f"| {_ratio(s.get('incremental'), s.get('sql'))} "
             f"| {_ratio(s.get('pandas'), s.get('current_day'))} "
-            f"| {_ratio(s.get('incremental'), s.get('full'))} |"
+            f"| {_ratio(s.get('incremental'), s.get('full'))} "
+            f"| {_ratio(s.get('full'), s.get('history'))} |"
         )
     skipped = [
         f"‡ {name} {step}: {s['skipped']}."
@@ -120,15 +151,16 @@ def render(results: dict) -> str:
         "",
         "Peak memory (resident, whole process tree):",
         "",
-        "| scale | full build | incremental run | current-day build | SQL limit | pandas |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| scale | full build | incremental run | current-day build | SQL limit | pandas "
+        "| history ref |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for name, e in results.get("scales", {}).items():
         s = e.get("steps", {})
         lines.append(
             f"| {name} | {_memory(s.get('full'))} | {_memory(s.get('incremental'))} "
             f"| {_memory(s.get('current_day'))} | {_memory(s.get('sql'))} "
-            f"| {_memory(s.get('pandas'))} |"
+            f"| {_memory(s.get('pandas'))} | {_memory(s.get('history'))} |"
         )
     backfills = [
         (name, e["steps"]["backfill"])
@@ -154,21 +186,48 @@ def render(results: dict) -> str:
                 f"| {_memory(b)} | {_bytes(b.get('warehouse_bytes'))} "
                 f"| {_bytes(b.get('serving_bytes'))} |"
             )
+    storage = [
+        (name, label, s[step])
+        for name, e in results.get("scales", {}).items()
+        for step, label in STORED_STEPS
+        if (s := e.get("steps", {})).get(step, {}).get("account_days")
+    ]
+    if storage:
+        lines += [
+            "",
+            "Storage per account-day: the files a step leaves on disk ÷ the account-days "
+            "published in `marts.fct_health_scores` (for the full-history reference: its "
+            "Parquet file ÷ the account-days it scored):",
+            "",
+            "| scale | step | account-days | warehouse | serving file | warehouse per "
+            "account-day | serving per account-day |",
+            "|---|---|---:|---:|---:|---:|---:|",
+        ]
+        for name, label, step in storage:
+            days = step["account_days"]
+            files = step.get("out_bytes") if "out_bytes" in step else step.get("serving_bytes")
+            lines.append(
+                f"| {name} | {label} | {days:,} | {_bytes(step.get('warehouse_bytes'))} "
+                f"| {_bytes(files)} "
+                f"| {_per_account_day(step.get('warehouse_bytes'), days)} "
+                f"| {_per_account_day(files, days)} |"
+            )
     lines += ["", "## Checks", ""]
     lines += [
-        "| scale | check | score date | accounts | mismatches | max abs diff |",
+        "| scale | check | score dates | account-days | mismatches | max abs diff |",
         "|---|---|---|---:|---:|---:|",
     ]
     for name, e in results.get("scales", {}).items():
         for c in e.get("checks", {}).values():
             lines.append(
-                f"| {name} | {c['what']} | {', '.join(c['score_dates'])} | {c['accounts']:,} "
+                f"| {name} | {c['what']} | {_dates(c)} "
+                f"| {c.get('account_days', c['accounts']):,} "
                 f"| {c['mismatches']} | {c['max_abs_diff']:.4f} |"
             )
     not_run = [
         f"{name}: {step}"
         for name, e in results.get("scales", {}).items()
-        for step in ("full", "incremental", "current_day", "sql", "pandas")
+        for step in ("full", "incremental", "current_day", "sql", "pandas", "history")
         if step not in e.get("steps", {})
     ]
     if not_run:
