@@ -114,3 +114,31 @@ def test_broken_config_fails_the_build_naming_the_rule(tmp_path: Path, case: str
     result = build_seeds(project)
     assert result.returncode != 0
     assert f"Failure in test {failing_test}" in result.stdout, result.stdout[-3000:]
+
+
+def test_data_tests_of_per_date_models_check_the_run_s_dates() -> None:
+    """Every data test of a model built per scoring date is scoped to the run's dates (a
+    daily run's tests cost one day): it keeps the project's `where: "__run_dates__"`, which
+    macros/run_dates_filter.sql turns into the run's score_date range. A singular test that
+    reads such a model filters with run_dates_condition() itself."""
+    import json
+
+    manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
+    nodes = manifest["nodes"]
+    per_date = {uid for uid, n in nodes.items() if "per_scoring_date" in n.get("tags", [])}
+    scoped, unscoped = [], []
+    for uid, node in nodes.items():
+        if node["resource_type"] != "test":
+            continue
+        parents = set(node["depends_on"]["nodes"]) & per_date
+        if not parents:
+            continue
+        if node.get("attached_node"):  # a generic test on a model's column or key
+            (scoped if node["config"].get("where") == "__run_dates__" else unscoped).append(uid)
+        elif "run_dates_condition" in node["raw_code"]:
+            scoped.append(uid)
+        else:
+            unscoped.append(node["name"])
+    assert len(scoped) > 20
+    # the singular tests that read only fct_health_current (a history summary) are exempt
+    assert [u for u in unscoped if "fct_health_current" not in u] == []
