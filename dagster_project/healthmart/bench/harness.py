@@ -246,7 +246,7 @@ def bench_scale(name: str, args: argparse.Namespace) -> dict:
         if m.ok:
             steps["history"]["account_days"] = duckdb.sql(
                 f"select count(*) from read_parquet({sql_literal(str(history))})"
-            ).fetchone()[0]
+            ).fetchall()[0][0]
             steps["history"]["out_bytes"] = _size(history)
             save(entry_of())
             if "sql" in scores:
