@@ -199,7 +199,7 @@ def test_late_data_rebuilds_from_the_day_after_it(late_runs, e2e_settings) -> No
     # before: the first run's marts differed from the clean run's; after the late file and
     # the correction, every mart row equals the clean run of the complete exports
     before = mart_differences(late_runs["A"].serving_copy, e2e_settings.serving_path)
-    assert {"fct_health_scores", "fct_signal_scores"} <= set(before)
+    assert {"fct_health_scores", "fct_signal_scores_wide"} <= set(before)
     assert mart_differences(b.serving_copy, e2e_settings.serving_path) == {}
 
 
