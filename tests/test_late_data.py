@@ -395,16 +395,16 @@ def test_plan_new_day_late_data_removed_data_and_accounts(warehouse) -> None:
 
 
 def test_a_history_built_in_parts_equals_one_build(tmp_path_factory, e2e_settings) -> None:
-    """The whole history of the hand-made exports built in parts of 20 days (a budget of
-    80 account-days for 4 accounts), each part reading the look-back dates an earlier part
+    """The whole history of the hand-made exports built in parts of 31 days (a budget of
+    124 account-days for 4 accounts), each part reading the look-back dates an earlier part
     published: every mart equals the one-part build of the same exports."""
     mp = pytest.MonkeyPatch()
-    mp.setenv("HEALTHMART_BUILD_ACCOUNT_DAYS", "80")
+    mp.setenv("HEALTHMART_BUILD_ACCOUNT_DAYS", "124")
     try:
         settings = run_job_once(tmp_path_factory.mktemp("parts"), write_exports)
     finally:
         mp.undo()
     supported, accounts = supported_range(settings)
     assert accounts == 4
-    assert len(build_parts(None, supported, accounts, 80)) >= 3
+    assert len(build_parts(None, supported, accounts, 124)) >= 3
     assert mart_differences(settings.serving_path, e2e_settings.serving_path) == {}
