@@ -878,7 +878,7 @@ def test_publishing_the_changed_dates_equals_a_full_copy(
         )
         con.execute(
             "update marts.fct_signal_scores_wide set signal_score__nps = null, "
-            "change_30d__nps = change_30d__nps + 1 where score_date = ?",
+            "weighting_change_30d__nps = weighting_change_30d__nps + 1 where score_date = ?",
             [last],
         )
         con.execute("update marts.dim_accounts set account_name = 'renamed'")
