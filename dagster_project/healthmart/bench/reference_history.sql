@@ -104,7 +104,7 @@ SET VARIABLE preset_dimensions = (
 -- (account, day, user, feature): the few keys exported more than once are found by a hash of
 -- the key, and only their rows are ranked newest first (newest file, else last row), as in
 -- staging; the older versions are deleted.
-CREATE OR REPLACE TEMP TABLE usage AS
+CREATE OR REPLACE TABLE usage AS
 SELECT account_id, activity_date, user_id, feature, event_count, _mtime, _file, _row
 FROM usage_valid;
 
@@ -131,7 +131,7 @@ WHERE rowid IN (
 -- Distinct users and features over a trailing window are the bits set in an OR of bitstrings:
 -- one bit per user of the account, one per feature of the catalogue (features named alike
 -- but for case are one feature).
-CREATE OR REPLACE TEMP TABLE user_bits AS
+CREATE OR REPLACE TABLE user_bits AS
 SELECT
     account_id,
     user_id,
@@ -142,7 +142,7 @@ SELECT
     ) AS user_bit
 FROM (SELECT DISTINCT account_id, user_id FROM usage WHERE user_id IS NOT NULL);
 
-CREATE OR REPLACE TEMP TABLE features AS
+CREATE OR REPLACE TABLE features AS
 SELECT
     feature AS exported_feature,
     lower(feature) AS feature,
@@ -157,7 +157,7 @@ SELECT
 FROM (SELECT DISTINCT feature FROM usage);
 
 -- every account (the catalogue and the first enablement use are over all of them)
-CREATE OR REPLACE TEMP TABLE usage_days AS
+CREATE OR REPLACE TABLE usage_days AS
 SELECT
     usage.account_id,
     day_no(usage.activity_date) AS day,
@@ -203,7 +203,7 @@ SET VARIABLE first_day = least(
 );
 
 -- accounts numbered: the heavy steps below work on integer keys
-CREATE OR REPLACE TEMP TABLE keyed_accounts AS
+CREATE OR REPLACE TABLE keyed_accounts AS
 SELECT
     CAST(row_number() OVER (ORDER BY account_id) AS INTEGER) AS k,
     account_id,
@@ -213,7 +213,7 @@ SELECT
 FROM accounts;
 
 -- not a customer from the day after a churn until its next reactivation (inclusive)
-CREATE OR REPLACE TEMP TABLE churn_spells AS
+CREATE OR REPLACE TABLE churn_spells AS
 SELECT
     keyed_accounts.k,
     day_no(churned.event_date) AS churned_day,
@@ -230,7 +230,7 @@ WHERE churned.event_type = 'churned';
 
 -- the preset of each lifecycle stage and segment: a segment row beats '*'; 'default' and a
 -- stage without a row mean the run's preset
-CREATE OR REPLACE TEMP TABLE assigned_presets AS
+CREATE OR REPLACE TABLE assigned_presets AS
 SELECT
     stages.lifecycle_stage,
     segments.segment,
@@ -249,7 +249,7 @@ FROM (VALUES ('onboarding'), ('mature')) AS stages (lifecycle_stage)
 CROSS JOIN (SELECT DISTINCT segment FROM keyed_accounts) AS segments;
 
 -- breadth's catalogue: the features any account used in the window before each date
-CREATE OR REPLACE TEMP TABLE catalogue AS
+CREATE OR REPLACE TABLE catalogue AS
 WITH day_features AS (
     SELECT day, bit_or(features) AS features FROM usage_days GROUP BY day
 )
@@ -267,7 +267,7 @@ SET VARIABLE first_enablement_day = (
 -- ---------------------------------------------------------------------------------------
 -- Every source's events summed per account and day (the days with an event)
 -- ---------------------------------------------------------------------------------------
-CREATE OR REPLACE TEMP TABLE event_days AS
+CREATE OR REPLACE TABLE event_days AS
 WITH
 
 keyed_usage_days AS (
@@ -437,7 +437,7 @@ GROUP BY k, day;
 -- with an event, and the days between them (no join: the gaps are generated). One window
 -- pass gives every signal's inputs on every day; the customer-days are kept.
 -- ---------------------------------------------------------------------------------------
-CREATE OR REPLACE TEMP TABLE measured AS
+CREATE OR REPLACE TABLE measured AS
 WITH
 
 gaps AS (
@@ -605,7 +605,7 @@ WHERE windowed.day >= getvariable('first_day')
 -- ---------------------------------------------------------------------------------------
 -- Breadth's percentile within segment and date: the counts of each features-used value
 -- ---------------------------------------------------------------------------------------
-CREATE OR REPLACE TEMP TABLE breadth_percentiles AS
+CREATE OR REPLACE TABLE breadth_percentiles AS
 SELECT
     day,
     segment,
