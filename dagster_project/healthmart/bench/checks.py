@@ -143,6 +143,7 @@ def compare_history(
     with tempfile.TemporaryDirectory(prefix="compare_history_") as spill:
         con = duckdb.connect()
         try:
+            con.execute("SET enable_progress_bar = false")
             con.execute(f"SET memory_limit = {sql_literal(memory_limit)}")
             con.execute(f"SET temp_directory = {sql_literal(spill)}")
             con.execute(f"ATTACH {sql_literal(str(serving_path))} AS serving (READ_ONLY)")
