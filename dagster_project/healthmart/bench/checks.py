@@ -83,6 +83,16 @@ def published_account_days(serving_path: Path) -> int:
         con.close()
 
 
+def parquet_rows(path: Path) -> int:
+    """The number of rows of a Parquet file (the account-days a full-history run scored)."""
+    con = duckdb.connect()
+    try:
+        query = f"select count(*) from read_parquet({sql_literal(str(path))})"
+        return con.execute(query).fetchone()[0]
+    finally:
+        con.close()
+
+
 def history_scores(history_path: Path, score_date: str = "latest") -> pd.DataFrame:
     """One date of the full-history reference's scores (default: its latest date)."""
     path = sql_literal(str(history_path))
@@ -143,6 +153,7 @@ def compare_history(
     with tempfile.TemporaryDirectory(prefix="compare_history_") as spill:
         con = duckdb.connect()
         try:
+            con.execute("SET enable_progress_bar = false")
             con.execute(f"SET memory_limit = {sql_literal(memory_limit)}")
             con.execute(f"SET temp_directory = {sql_literal(spill)}")
             con.execute(f"ATTACH {sql_literal(str(serving_path))} AS serving (READ_ONLY)")

@@ -55,6 +55,7 @@ from healthmart.bench.checks import (
     compare,
     compare_history,
     history_scores,
+    parquet_rows,
     pipeline_scores,
     published_account_days,
 )
@@ -66,7 +67,6 @@ from healthmart.bench.exports import (
     python,
 )
 from healthmart.bench.measure import Measurement, run_measured
-from healthmart.bench.reference_sql import sql_literal
 from healthmart.bench.report import write_markdown
 from healthmart.settings import PROJECT_ROOT, Settings
 
@@ -244,9 +244,7 @@ def bench_scale(name: str, args: argparse.Namespace) -> dict:
         )
         history_ok = m.ok
         if m.ok:
-            steps["history"]["account_days"] = duckdb.sql(
-                f"select count(*) from read_parquet({sql_literal(str(history))})"
-            ).fetchall()[0][0]
+            steps["history"]["account_days"] = parquet_rows(history)
             steps["history"]["out_bytes"] = _size(history)
             save(entry_of())
             if "sql" in scores:

@@ -39,6 +39,7 @@ def write_history(
     with tempfile.TemporaryDirectory(prefix="reference_history_", dir=out.parent) as tmp:
         con = duckdb.connect(str(Path(tmp) / "work.duckdb"))
         try:
+            con.execute("SET enable_progress_bar = false")
             con.execute(f"SET temp_directory = {sql_literal(str(Path(tmp) / 'spill'))}")
             if memory_limit:
                 con.execute(f"SET memory_limit = {sql_literal(memory_limit)}")

@@ -100,39 +100,38 @@ SET VARIABLE preset_dimensions = (
 -- ---------------------------------------------------------------------------------------
 -- Usage over the whole history, summed per account and day
 -- ---------------------------------------------------------------------------------------
--- One version per key (account, day, user, feature): the few keys exported more than once
--- are found by a hash of the key (one cheap pass), and only their rows are ranked newest
--- first (newest file, else last row), as in staging.
-CREATE OR REPLACE TEMP TABLE repeated_usage_keys AS
-SELECT hash(account_id, activity_date, user_id, feature) AS key_hash
-FROM usage_valid
-GROUP BY key_hash
-HAVING count(*) > 1;
+-- Typed once into a table (the later passes read it, not the files); then one version per key
+-- (account, day, user, feature): the few keys exported more than once are found by a hash of
+-- the key, and only their rows are ranked newest first (newest file, else last row), as in
+-- staging; the older versions are deleted.
+CREATE OR REPLACE TABLE usage AS
+SELECT account_id, activity_date, user_id, feature, event_count, _mtime, _file, _row
+FROM usage_valid;
 
-CREATE OR REPLACE TEMP TABLE newest_repeated_usage AS
-SELECT account_id, activity_date, user_id, feature, event_count
-FROM usage_valid
-WHERE hash(account_id, activity_date, user_id, feature)
-    IN (SELECT key_hash FROM repeated_usage_keys)
-QUALIFY row_number() OVER (
-    PARTITION BY account_id, activity_date, user_id, feature
-    ORDER BY _mtime DESC, _file DESC, _row DESC
-) = 1;
+-- every source is staged (the row numbers of the CSV files taken in file order): from here on
+-- no result depends on the order of rows, and DuckDB needs not keep it (less memory)
+SET preserve_insertion_order = false;
 
-CREATE OR REPLACE TEMP VIEW usage_rows AS
-SELECT account_id, activity_date, user_id, lower(feature) AS feature, event_count
-FROM (
-    SELECT account_id, activity_date, user_id, feature, event_count
-    FROM usage_valid
-    WHERE hash(account_id, activity_date, user_id, feature)
-        NOT IN (SELECT key_hash FROM repeated_usage_keys)
-    UNION ALL
-    SELECT * FROM newest_repeated_usage
+DELETE FROM usage
+WHERE rowid IN (
+    SELECT rowid
+    FROM usage
+    WHERE hash(account_id, activity_date, user_id, feature) IN (
+        SELECT hash(account_id, activity_date, user_id, feature)
+        FROM usage
+        GROUP BY ALL
+        HAVING count(*) > 1
+    )
+    QUALIFY row_number() OVER (
+        PARTITION BY account_id, activity_date, user_id, feature
+        ORDER BY _mtime DESC, _file DESC, _row DESC
+    ) > 1
 );
 
 -- Distinct users and features over a trailing window are the bits set in an OR of bitstrings:
--- one bit per user of the account, one per feature of the catalogue.
-CREATE OR REPLACE TEMP TABLE user_bits AS
+-- one bit per user of the account, one per feature of the catalogue (features named alike
+-- but for case are one feature).
+CREATE OR REPLACE TABLE user_bits AS
 SELECT
     account_id,
     user_id,
@@ -141,34 +140,37 @@ SELECT
         CAST(row_number() OVER (PARTITION BY account_id ORDER BY user_id) - 1 AS INTEGER),
         1
     ) AS user_bit
-FROM (SELECT DISTINCT account_id, user_id FROM usage_rows WHERE user_id IS NOT NULL);
+FROM (SELECT DISTINCT account_id, user_id FROM usage WHERE user_id IS NOT NULL);
 
-CREATE OR REPLACE TEMP TABLE features AS
+CREATE OR REPLACE TABLE features AS
 SELECT
-    feature,
-    EXISTS (SELECT 1 FROM cfg_enablement WHERE feature LIKE feature_pattern) AS is_enablement,
+    feature AS exported_feature,
+    lower(feature) AS feature,
+    EXISTS (
+        SELECT 1 FROM cfg_enablement WHERE lower(feature) LIKE feature_pattern
+    ) AS is_enablement,
     set_bit(
-        bitstring('0', CAST(count(*) OVER () AS INTEGER)),
-        CAST(row_number() OVER (ORDER BY feature) - 1 AS INTEGER),
+        bitstring('0', CAST(count(DISTINCT lower(feature)) OVER () AS INTEGER)),
+        CAST(dense_rank() OVER (ORDER BY lower(feature)) - 1 AS INTEGER),
         1
     ) AS feature_bit
-FROM (SELECT DISTINCT feature FROM usage_rows);
+FROM (SELECT DISTINCT feature FROM usage);
 
 -- every account (the catalogue and the first enablement use are over all of them)
-CREATE OR REPLACE TEMP TABLE usage_days AS
+CREATE OR REPLACE TABLE usage_days AS
 SELECT
-    usage_rows.account_id,
-    day_no(usage_rows.activity_date) AS day,
-    sum(usage_rows.event_count) AS usage_events,
-    max(CASE WHEN usage_rows.user_id IS NOT NULL THEN 1 ELSE 0 END) AS user_rows,
-    sum(CASE WHEN features.is_enablement THEN usage_rows.event_count END) AS enablement_events,
+    usage.account_id,
+    day_no(usage.activity_date) AS day,
+    sum(usage.event_count) AS usage_events,
+    max(CASE WHEN usage.user_id IS NOT NULL THEN 1 ELSE 0 END) AS user_rows,
+    sum(CASE WHEN features.is_enablement THEN usage.event_count END) AS enablement_events,
     bit_or(user_bits.user_bit) AS users,
     bit_or(features.feature_bit) AS features
-FROM usage_rows
-INNER JOIN features ON usage_rows.feature = features.feature
+FROM usage
+INNER JOIN features ON usage.feature = features.exported_feature
 LEFT JOIN user_bits
-    ON usage_rows.account_id = user_bits.account_id AND usage_rows.user_id = user_bits.user_id
-GROUP BY usage_rows.account_id, usage_rows.activity_date;
+    ON usage.account_id = user_bits.account_id AND usage.user_id = user_bits.user_id
+GROUP BY usage.account_id, usage.activity_date;
 
 -- ---------------------------------------------------------------------------------------
 -- Scoring dates and the customers of each
@@ -201,7 +203,7 @@ SET VARIABLE first_day = least(
 );
 
 -- accounts numbered: the heavy steps below work on integer keys
-CREATE OR REPLACE TEMP TABLE keyed_accounts AS
+CREATE OR REPLACE TABLE keyed_accounts AS
 SELECT
     CAST(row_number() OVER (ORDER BY account_id) AS INTEGER) AS k,
     account_id,
@@ -211,7 +213,7 @@ SELECT
 FROM accounts;
 
 -- not a customer from the day after a churn until its next reactivation (inclusive)
-CREATE OR REPLACE TEMP TABLE churn_spells AS
+CREATE OR REPLACE TABLE churn_spells AS
 SELECT
     keyed_accounts.k,
     day_no(churned.event_date) AS churned_day,
@@ -228,7 +230,7 @@ WHERE churned.event_type = 'churned';
 
 -- the preset of each lifecycle stage and segment: a segment row beats '*'; 'default' and a
 -- stage without a row mean the run's preset
-CREATE OR REPLACE TEMP TABLE assigned_presets AS
+CREATE OR REPLACE TABLE assigned_presets AS
 SELECT
     stages.lifecycle_stage,
     segments.segment,
@@ -247,7 +249,7 @@ FROM (VALUES ('onboarding'), ('mature')) AS stages (lifecycle_stage)
 CROSS JOIN (SELECT DISTINCT segment FROM keyed_accounts) AS segments;
 
 -- breadth's catalogue: the features any account used in the window before each date
-CREATE OR REPLACE TEMP TABLE catalogue AS
+CREATE OR REPLACE TABLE catalogue AS
 WITH day_features AS (
     SELECT day, bit_or(features) AS features FROM usage_days GROUP BY day
 )
@@ -263,10 +265,24 @@ SET VARIABLE first_enablement_day = (
 );
 
 -- ---------------------------------------------------------------------------------------
--- The other sources' events summed per account and day
+-- Every source's events summed per account and day (the days with an event)
 -- ---------------------------------------------------------------------------------------
-CREATE OR REPLACE TEMP TABLE other_days AS
+CREATE OR REPLACE TABLE event_days AS
 WITH
+
+keyed_usage_days AS (
+    SELECT
+        keyed_accounts.k,
+        usage_days.day,
+        CAST(usage_days.usage_events AS DOUBLE) AS usage_events,
+        1 AS active_day,
+        usage_days.user_rows,
+        CAST(usage_days.enablement_events AS DOUBLE) AS enablement_events,
+        usage_days.users,
+        usage_days.features
+    FROM usage_days
+    INNER JOIN keyed_accounts ON usage_days.account_id = keyed_accounts.account_id
+),
 
 opened_tickets AS (
     SELECT
@@ -356,7 +372,8 @@ assessment_spells AS (
 ),
 
 events AS (
-    SELECT * FROM opened_tickets
+    SELECT * FROM keyed_usage_days
+    UNION ALL BY NAME SELECT * FROM opened_tickets
     UNION ALL BY NAME SELECT * FROM rated_tickets
     UNION ALL BY NAME SELECT * FROM answers
     UNION ALL BY NAME
@@ -386,6 +403,13 @@ events AS (
 SELECT
     k,
     day,
+    -- usage (one row per account-day already)
+    any_value(usage_events) AS usage_events,
+    any_value(active_day) AS active_day,
+    any_value(user_rows) AS user_rows,
+    any_value(enablement_events) AS enablement_events,
+    any_value(users) AS users,
+    any_value(features) AS features,
     -- support, survey, billing
     sum(ticket_weight) AS ticket_weight,
     sum(ticket_csat) AS ticket_csat_sum,
@@ -409,53 +433,38 @@ GROUP BY k, day;
 
 -- ---------------------------------------------------------------------------------------
 -- The timeline: one row per account and day, from its first event (or the first scoring
--- date) to the last scoring date, so that a trailing window of N days is N rows. One window
+-- date) to the last scoring date, so that a trailing window of N days is N rows: the days
+-- with an event, and the days between them (no join: the gaps are generated). One window
 -- pass gives every signal's inputs on every day; the customer-days are kept.
 -- ---------------------------------------------------------------------------------------
-CREATE OR REPLACE TEMP TABLE measured AS
+CREATE OR REPLACE TABLE measured AS
 WITH
 
-keyed_usage_days AS (
-    SELECT keyed_accounts.k, usage_days.*
-    FROM usage_days
-    INNER JOIN keyed_accounts ON usage_days.account_id = keyed_accounts.account_id
-),
-
-first_events AS (
-    SELECT k, min(day) AS day
-    FROM (
-        SELECT k, day FROM keyed_usage_days
-        UNION ALL
-        SELECT k, day FROM other_days
-    )
-    GROUP BY k
-),
-
-grid AS (
+gaps AS (
+    -- the days after each event day until the next one (or the last scoring date)
+    SELECT
+        k,
+        CAST(unnest(range(
+            day + 1, coalesce(next_day, getvariable('last_day') + 1)
+        )) AS INTEGER) AS day
+    FROM (SELECT k, day, lead(day) OVER (PARTITION BY k ORDER BY day) AS next_day FROM event_days)
+    UNION ALL
+    -- from the first scoring date to an account's first event day (all of them without one)
     SELECT
         keyed_accounts.k,
         CAST(unnest(range(
-            least(coalesce(first_events.day, getvariable('first_day')), getvariable('first_day')),
-            getvariable('last_day') + 1
+            getvariable('first_day'),
+            least(coalesce(first_events.day, getvariable('last_day') + 1), getvariable('last_day') + 1)
         )) AS INTEGER) AS day
     FROM keyed_accounts
-    LEFT JOIN first_events ON keyed_accounts.k = first_events.k
+    LEFT JOIN (SELECT k, min(day) AS day FROM event_days GROUP BY k) AS first_events
+        ON keyed_accounts.k = first_events.k
 ),
 
 timeline AS (
-    SELECT
-        grid.k,
-        grid.day,
-        CAST(keyed_usage_days.usage_events AS DOUBLE) AS usage_events,
-        CASE WHEN keyed_usage_days.day IS NOT NULL THEN 1 END AS active_day,
-        keyed_usage_days.user_rows,
-        CAST(keyed_usage_days.enablement_events AS DOUBLE) AS enablement_events,
-        keyed_usage_days.users,
-        keyed_usage_days.features,
-        other_days.* EXCLUDE (k, day)
-    FROM grid
-    LEFT JOIN keyed_usage_days ON grid.k = keyed_usage_days.k AND grid.day = keyed_usage_days.day
-    LEFT JOIN other_days ON grid.k = other_days.k AND grid.day = other_days.day
+    SELECT * FROM event_days
+    UNION ALL BY NAME
+    SELECT * FROM gaps
 ),
 
 windowed AS (
@@ -596,7 +605,7 @@ WHERE windowed.day >= getvariable('first_day')
 -- ---------------------------------------------------------------------------------------
 -- Breadth's percentile within segment and date: the counts of each features-used value
 -- ---------------------------------------------------------------------------------------
-CREATE OR REPLACE TEMP TABLE breadth_percentiles AS
+CREATE OR REPLACE TABLE breadth_percentiles AS
 SELECT
     day,
     segment,
