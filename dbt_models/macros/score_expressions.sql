@@ -210,28 +210,38 @@
 {%- endmacro %}
 
 
-{#- The top `n` signals of a row by a key, as one text "a, b, c": `keys` maps each signal to
-    the SQL of its key (null = not a candidate); larger keys first, equal keys by signal
-    name; `labels` maps a signal to the SQL of its text (default: the name). A row
-    expression (each signal's rank counts the candidates ahead of it), no rows per signal.
-    Null when no signal is a candidate. -#}
-{% macro top_signals_sql(keys, n=3, labels={}) -%}
-    {%- set signals = keys.keys() | list | sort -%}
+{#- The top `n` signals of a row by a key, in two row expressions over columns (no rows per
+    signal): `signal_rank_columns(prefix, signals)` gives each candidate signal its place,
+    `<prefix>_rank__<signal>` = the number of candidates ahead of it (larger keys first, equal
+    keys by signal name), from the key columns `<prefix>__<signal>` (null = not a candidate);
+    `top_signals_sql(prefix, signals)` reads those places into one text "a, b, c" (each
+    signal's name, or its `<label_prefix>__<signal>` column), null when no signal is a
+    candidate. Two layers, so that each key is computed once per row, each place once. -#}
+{% macro signal_rank_columns(prefix, signals) -%}
+    {%- set names = signals | list | sort -%}
+    {%- for s in names %}
+    case
+        when {{ prefix }}__{{ s }} is not null then
+            {%- for t in names if t != s %}
+            {{ "+ " if not loop.first }}case when {{ prefix }}__{{ t }} > {{ prefix }}__{{ s }}
+            {%- if t < s %} or {{ prefix }}__{{ t }} = {{ prefix }}__{{ s }}{% endif %} then 1 else 0 end
+            {%- else %}
+            0
+            {%- endfor %}
+    end as {{ prefix }}_rank__{{ s }}{{ "," if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
+
+{% macro top_signals_sql(prefix, signals, n=3, label_prefix=none) -%}
+    {%- set names = signals | list | sort -%}
     {%- set places = [] -%}
-    {%- for place in range(1, n + 1) -%}
+    {%- for place in range(n) -%}
         {%- set whens = [] -%}
-        {%- for s in signals -%}
-            {%- set ahead = [] -%}
-            {%- for t in signals if t != s -%}
-                {%- do ahead.append(
-                    'case when ' ~ keys[t] ~ ' > ' ~ keys[s]
-                    ~ (' or ' ~ keys[t] ~ ' = ' ~ keys[s] if t < s else '')
-                    ~ ' then 1 else 0 end'
-                ) -%}
-            {%- endfor -%}
+        {%- for s in names -%}
             {%- do whens.append(
-                'when ' ~ keys[s] ~ ' is not null and ' ~ (ahead | join(' + ') if ahead else '0')
-                ~ ' = ' ~ (place - 1) ~ ' then ' ~ labels.get(s, "'" ~ s ~ "'")
+                'when ' ~ prefix ~ '_rank__' ~ s ~ ' = ' ~ place ~ ' then '
+                ~ (label_prefix ~ '__' ~ s if label_prefix else "'" ~ s ~ "'")
             ) -%}
         {%- endfor -%}
         {%- do places.append('case ' ~ (whens | join(' ')) ~ ' end') -%}

@@ -23,20 +23,6 @@
 
 {%- set dimensions = mart_dimensions() %}
 {%- set signals = measured_signals_checked(scoring_config()) %}
-{%- set shortfalls = {} %}
-{%- set moves = {} %}
-{%- set move_labels = {} %}
-{%- for s in signals %}
-    {%- do shortfalls.update({s: 'case when assigned_signals.signal_score__' ~ s ~ ' < 100 and assigned_signals.weight__' ~ s
-        ~ ' > 0 then round(assigned_signals.weight__' ~ s ~ ' * (100 - assigned_signals.signal_score__' ~ s ~ '), 6) end'}) %}
-    {%- do moves.update({s: 'case when abs(changes.change__' ~ s ~ ') >= 0.05 then round(abs(changes.change__'
-        ~ s ~ '), 6) end'}) %}
-    {%- do move_labels.update({s: dbt.concat([
-        "'" ~ s ~ " '",
-        "case when changes.change__" ~ s ~ " >= 0 then '+' else '' end",
-        dbt.cast('round(changes.change__' ~ s ~ ', 1)', dbt.type_string()),
-    ])}) %}
-{%- endfor %}
 {%- set trend_threshold = scoring_setting('trend_threshold_points', 5) %}
 
 with
@@ -130,16 +116,49 @@ tier_bands as (
 -- the weakest signals: largest weighted shortfall from a perfect 100 (rounded, so that
 -- equal shortfalls are ordered by name, not by the last bits of a double); the signals
 -- that moved the computed score most since the score published 30 days earlier
-ranked as (
+signal_keys as (
     select
         assigned_signals.account_id,
-        assigned_signals.score_date,
-        {{ top_signals_sql(shortfalls) }} as top_drivers,
-        {{ top_signals_sql(moves, labels=move_labels) }} as top_movers_30d
+        assigned_signals.score_date
+        {%- for s in signals %},
+        case
+            when assigned_signals.signal_score__{{ s }} < 100 and assigned_signals.weight__{{ s }} > 0
+                then round(assigned_signals.weight__{{ s }} * (100 - assigned_signals.signal_score__{{ s }}), 6)
+        end as shortfall__{{ s }},
+        case
+            when abs(changes.change__{{ s }}) >= 0.05 then round(abs(changes.change__{{ s }}), 6)
+        end as move__{{ s }},
+        {{ dbt.concat([
+            "'" ~ s ~ " '",
+            "case when changes.change__" ~ s ~ " >= 0 then '+' else '' end",
+            dbt.cast('round(changes.change__' ~ s ~ ', 1)', dbt.type_string()),
+        ]) }} as move_label__{{ s }}
+        {%- endfor %}
     from assigned_signals
     inner join changes
         on assigned_signals.account_id = changes.account_id
         and assigned_signals.score_date = changes.score_date
+),
+
+signal_ranks as (
+    select
+        account_id,
+        score_date,
+        {%- for s in signals %}
+        move_label__{{ s }},
+        {%- endfor %}
+        {{ signal_rank_columns('shortfall', signals) }},
+        {{ signal_rank_columns('move', signals) }}
+    from signal_keys
+),
+
+ranked as (
+    select
+        account_id,
+        score_date,
+        {{ top_signals_sql('shortfall', signals) }} as top_drivers,
+        {{ top_signals_sql('move', signals, label_prefix='move_label') }} as top_movers_30d
+    from signal_ranks
 ),
 
 -- the override in force: valid on the date; of overlapping ones the latest valid_from wins

@@ -24,7 +24,9 @@ events as (
 ),
 
 lookback as (
-    select min(score_day) - {{ window_days }} - 1 as first_event_day from scoring_dates
+    select min(score_day) - {{ window_days }} - 1 as first_event_day,
+        max(score_day) - 1 as last_event_day
+    from scoring_dates
 ),
 
 user_activity as (
@@ -34,7 +36,8 @@ user_activity as (
         {{ day_number('events.activity_date') }} as event_day
     from events
     where events.user_id is not null
-        and {{ day_number('events.activity_date') }} >= (select first_event_day from lookback)
+        and {{ day_number('events.activity_date') }} between (select first_event_day from lookback)
+            and (select last_event_day from lookback)
 ),
 
 daily_flags as (
@@ -44,7 +47,8 @@ daily_flags as (
         has_user_rows,
         1 as active_day
     from usage_days
-    where activity_day >= (select first_event_day from lookback)
+    where activity_day between (select first_event_day from lookback)
+            and (select last_event_day from lookback)
 ),
 
 active_users as (

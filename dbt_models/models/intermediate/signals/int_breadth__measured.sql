@@ -20,7 +20,9 @@ events as (
 ),
 
 lookback as (
-    select min(score_day) - {{ window_days }} - 1 as first_event_day from scoring_dates
+    select min(score_day) - {{ window_days }} - 1 as first_event_day,
+        max(score_day) - 1 as last_event_day
+    from scoring_dates
 ),
 
 feature_activity as (
@@ -29,7 +31,8 @@ feature_activity as (
         events.feature as entity,
         {{ day_number('events.activity_date') }} as event_day
     from events
-    where {{ day_number('events.activity_date') }} >= (select first_event_day from lookback)
+    where {{ day_number('events.activity_date') }} between (select first_event_day from lookback)
+            and (select last_event_day from lookback)
 ),
 
 catalogue_activity as (

@@ -28,7 +28,9 @@ enablement_features as (
 ),
 
 lookback as (
-    select min(score_day) - {{ window_days }} - 1 as first_event_day from scoring_dates
+    select min(score_day) - {{ window_days }} - 1 as first_event_day,
+        max(score_day) - 1 as last_event_day
+    from scoring_dates
 ),
 
 -- features matching a pattern of seeds/enablement_features.csv (read here, per scoring
@@ -59,7 +61,8 @@ daily_enablement as (
     from events
     inner join enablement_feature_names
         on events.feature = enablement_feature_names.feature
-    where {{ day_number('events.activity_date') }} >= (select first_event_day from lookback)
+    where {{ day_number('events.activity_date') }} between (select first_event_day from lookback)
+            and (select last_event_day from lookback)
     group by events.account_id, events.activity_date
 ),
 

@@ -19,7 +19,9 @@ responses as (
 ),
 
 lookback as (
-    select min(score_day) - {{ window_days }} - 1 as first_event_day from scoring_dates
+    select min(score_day) - {{ window_days }} - 1 as first_event_day,
+        max(score_day) - 1 as last_event_day
+    from scoring_dates
 ),
 
 nps_answers as (
@@ -30,7 +32,8 @@ nps_answers as (
         case when score <= 6 then 1 else 0 end as is_detractor
     from responses
     where survey_type = 'nps'
-        and {{ day_number('responded_at') }} >= (select first_event_day from lookback)
+        and {{ day_number('responded_at') }} between (select first_event_day from lookback)
+            and (select last_event_day from lookback)
 ),
 
 windows as (

@@ -23,7 +23,9 @@ invoices as (
 ),
 
 lookback as (
-    select min(score_day) - {{ window_days }} - 1 as first_event_day from scoring_dates
+    select min(score_day) - {{ window_days }} - 1 as first_event_day,
+        max(score_day) - 1 as last_event_day
+    from scoring_dates
 ),
 
 countable_invoices as (
@@ -35,7 +37,8 @@ countable_invoices as (
         case when paid_date is not null and paid_date <= due_date then 1 else 0 end as is_paid_on_time
     from invoices
     where invoice_status <> 'void'
-        and {{ day_number('due_date') }} >= (select first_event_day from lookback)
+        and {{ day_number('due_date') }} between (select first_event_day from lookback)
+            and (select last_event_day from lookback)
 ),
 
 due_invoices as (

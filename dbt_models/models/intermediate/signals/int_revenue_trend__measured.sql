@@ -19,7 +19,9 @@ invoices as (
 ),
 
 lookback as (
-    select min(score_day) - 2 * {{ window_days }} - 1 as first_event_day from scoring_dates
+    select min(score_day) - 2 * {{ window_days }} - 1 as first_event_day,
+        max(score_day) - 1 as last_event_day
+    from scoring_dates
 ),
 
 issued_invoices as (
@@ -29,7 +31,8 @@ issued_invoices as (
         amount
     from invoices
     where invoice_status <> 'void'
-        and {{ day_number('issued_date') }} >= (select first_event_day from lookback)
+        and {{ day_number('issued_date') }} between (select first_event_day from lookback)
+            and (select last_event_day from lookback)
 ),
 
 windows as (

@@ -29,7 +29,9 @@ ticket_weights as (
 ),
 
 lookback as (
-    select min(score_day) - {{ window_days }} - 1 as first_event_day from scoring_dates
+    select min(score_day) - {{ window_days }} - 1 as first_event_day,
+        max(score_day) - 1 as last_event_day
+    from scoring_dates
 ),
 
 weighted_tickets as (
@@ -45,7 +47,8 @@ weighted_tickets as (
     left join ticket_weights as category_weights
         on category_weights.attribute = 'category'
         and coalesce(tickets.category, '') = coalesce(category_weights.value, '')
-    where {{ day_number('tickets.opened_at') }} >= (select first_event_day from lookback)
+    where {{ day_number('tickets.opened_at') }} between (select first_event_day from lookback)
+            and (select last_event_day from lookback)
 ),
 
 activity as (
@@ -55,7 +58,8 @@ activity as (
         0 as ticket_weight,
         events
     from usage_days
-    where activity_day >= (select first_event_day from lookback)
+    where activity_day between (select first_event_day from lookback)
+            and (select last_event_day from lookback)
 ),
 
 daily as (

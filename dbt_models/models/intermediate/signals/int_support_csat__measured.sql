@@ -19,7 +19,9 @@ tickets as (
 ),
 
 lookback as (
-    select min(score_day) - {{ window_days }} - 1 as first_event_day from scoring_dates
+    select min(score_day) - {{ window_days }} - 1 as first_event_day,
+        max(score_day) - 1 as last_event_day
+    from scoring_dates
 ),
 
 rated_tickets as (
@@ -29,7 +31,8 @@ rated_tickets as (
         csat
     from tickets
     where csat is not null
-        and {{ day_number('coalesce(closed_at, opened_at)') }} >= (select first_event_day from lookback)
+        and {{ day_number('coalesce(closed_at, opened_at)') }} between (select first_event_day from lookback)
+            and (select last_event_day from lookback)
 ),
 
 windows as (

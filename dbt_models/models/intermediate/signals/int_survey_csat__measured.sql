@@ -18,7 +18,9 @@ responses as (
 ),
 
 lookback as (
-    select min(score_day) - {{ window_days }} - 1 as first_event_day from scoring_dates
+    select min(score_day) - {{ window_days }} - 1 as first_event_day,
+        max(score_day) - 1 as last_event_day
+    from scoring_dates
 ),
 
 csat_answers as (
@@ -28,7 +30,8 @@ csat_answers as (
         score
     from responses
     where survey_type = 'csat'
-        and {{ day_number('responded_at') }} >= (select first_event_day from lookback)
+        and {{ day_number('responded_at') }} between (select first_event_day from lookback)
+            and (select last_event_day from lookback)
 ),
 
 windows as (

@@ -19,7 +19,9 @@ usage_days as (
 ),
 
 lookback as (
-    select min(score_day) - 2 * {{ window_days }} - 1 as first_event_day from scoring_dates
+    select min(score_day) - 2 * {{ window_days }} - 1 as first_event_day,
+        max(score_day) - 1 as last_event_day
+    from scoring_dates
 ),
 
 daily_events as (
@@ -28,7 +30,8 @@ daily_events as (
         activity_day as event_day,
         events
     from usage_days
-    where activity_day >= (select first_event_day from lookback)
+    where activity_day between (select first_event_day from lookback)
+            and (select last_event_day from lookback)
 ),
 
 windows as (
