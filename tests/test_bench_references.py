@@ -187,3 +187,15 @@ def test_a_new_day_of_exports_moves_the_scoring_date(tmp_path: Path) -> None:
     # no outcome lands on the new day: every customer of the day before is still one
     assert set(before["account_id"]) <= set(after["account_id"])
     assert compare(after, reference_pandas.current_scores(exports), "new day")["mismatches"] == 0
+
+
+def test_the_history_reference_gets_at_least_the_pipeline_s_memory() -> None:
+    from healthmart.bench.harness import HISTORY_MEMORY_LIMIT, history_memory_limit
+
+    assert history_memory_limit("3GB") == HISTORY_MEMORY_LIMIT
+    assert history_memory_limit("500MB") == HISTORY_MEMORY_LIMIT
+    assert history_memory_limit("3GiB") == HISTORY_MEMORY_LIMIT
+    assert history_memory_limit("16GB") == "16GB"
+    assert history_memory_limit("2TB") == "2TB"
+    # a limit it cannot read is the pipeline's, passed on to DuckDB as it is
+    assert history_memory_limit("lots") == "lots"
