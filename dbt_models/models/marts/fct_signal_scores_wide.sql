@@ -73,7 +73,10 @@ earlier as (
         weight__{{ signal }}
         {%- endfor %}
     from {{ this }}
+    -- the dates 30 days before the run's (an earlier part published them): the look-back
+    -- only, not every date since published_from (part 7 of 12 at M ran out of memory)
     where score_date >= cast('{{ published_from }}' as date)
+        and score_date >= {{ dbt.dateadd('day', -30, '(select min(score_date) from run_dates)') }}
         and score_date < (select min(score_date) from run_dates)
     {%- endif %}
 ),
