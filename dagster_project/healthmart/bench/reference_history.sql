@@ -371,9 +371,10 @@ assessment_spells AS (
     WHERE valid_to >= valid_from
 ),
 
+-- the other sources' events (usage has one row per account-day already: joined on below, so
+-- that its bitstrings are not carried through an aggregate, which ran out of memory at M)
 events AS (
-    SELECT * FROM keyed_usage_days
-    UNION ALL BY NAME SELECT * FROM opened_tickets
+    SELECT * FROM opened_tickets
     UNION ALL BY NAME SELECT * FROM rated_tickets
     UNION ALL BY NAME SELECT * FROM answers
     UNION ALL BY NAME
@@ -398,38 +399,64 @@ events AS (
         valid_from AS day,
         {sentiment: sentiment, renewal_intent: renewal_intent, valid_to: valid_to} AS assessment
     FROM assessment_spells
+),
+
+other_days AS (
+    SELECT
+        k,
+        day,
+        sum(ticket_weight) AS ticket_weight,
+        sum(ticket_csat) AS ticket_csat_sum,
+        count(ticket_csat) AS rated_tickets,
+        count(nps_score) FILTER (WHERE nps_score >= 9) AS promoters,
+        count(nps_score) FILTER (WHERE nps_score <= 6) AS detractors,
+        count(nps_score) AS nps_responses,
+        sum(survey_csat) AS survey_csat_sum,
+        count(survey_csat) AS csat_responses,
+        sum(issued_amount) AS issued_amount,
+        count(due_amount) AS invoices_due,
+        sum(paid_on_time) AS paid_on_time,
+        sum(due_amount) AS due_amount,
+        -- changes of the running values
+        sum(overdue_delta) AS overdue_delta,
+        sum(churn_delta) AS churn_delta,
+        max(assessment) AS assessment
+    FROM events
+    WHERE day <= getvariable('last_day')
+    GROUP BY k, day
 )
 
 SELECT
-    k,
-    day,
-    -- usage (one row per account-day already)
-    any_value(usage_events) AS usage_events,
-    any_value(active_day) AS active_day,
-    any_value(user_rows) AS user_rows,
-    any_value(enablement_events) AS enablement_events,
-    any_value(users) AS users,
-    any_value(features) AS features,
-    -- support, survey, billing
-    sum(ticket_weight) AS ticket_weight,
-    sum(ticket_csat) AS ticket_csat_sum,
-    count(ticket_csat) AS rated_tickets,
-    count(nps_score) FILTER (WHERE nps_score >= 9) AS promoters,
-    count(nps_score) FILTER (WHERE nps_score <= 6) AS detractors,
-    count(nps_score) AS nps_responses,
-    sum(survey_csat) AS survey_csat_sum,
-    count(survey_csat) AS csat_responses,
-    sum(issued_amount) AS issued_amount,
-    count(due_amount) AS invoices_due,
-    sum(paid_on_time) AS paid_on_time,
-    sum(due_amount) AS due_amount,
-    -- changes of the running values
-    sum(overdue_delta) AS overdue_delta,
-    sum(churn_delta) AS churn_delta,
-    max(assessment) AS assessment
-FROM events
-WHERE day <= getvariable('last_day')
-GROUP BY k, day;
+    coalesce(usage_days.k, other_days.k) AS k,
+    coalesce(usage_days.day, other_days.day) AS day,
+    -- usage
+    usage_days.usage_events,
+    usage_days.active_day,
+    usage_days.user_rows,
+    usage_days.enablement_events,
+    usage_days.users,
+    usage_days.features,
+    -- support, survey, billing (counts are 0 on a day with usage only)
+    other_days.ticket_weight,
+    other_days.ticket_csat_sum,
+    coalesce(other_days.rated_tickets, 0) AS rated_tickets,
+    coalesce(other_days.promoters, 0) AS promoters,
+    coalesce(other_days.detractors, 0) AS detractors,
+    coalesce(other_days.nps_responses, 0) AS nps_responses,
+    other_days.survey_csat_sum,
+    coalesce(other_days.csat_responses, 0) AS csat_responses,
+    other_days.issued_amount,
+    coalesce(other_days.invoices_due, 0) AS invoices_due,
+    other_days.paid_on_time,
+    other_days.due_amount,
+    other_days.overdue_delta,
+    other_days.churn_delta,
+    other_days.assessment
+FROM (
+    SELECT * FROM keyed_usage_days WHERE day <= getvariable('last_day')
+) AS usage_days
+FULL OUTER JOIN other_days
+    ON usage_days.k = other_days.k AND usage_days.day = other_days.day;
 
 -- ---------------------------------------------------------------------------------------
 -- The timeline: one row per account and day, from its first event (or the first scoring
