@@ -24,8 +24,8 @@ process tree (sampled every 0.1 s). **{note}**
 - **pandas**: reference (b), the same in plain pandas (`healthmart/bench/reference_pandas.py`).
 - **history ref**: reference (c), one hand-written DuckDB script scoring every scoring date of
   every account straight from the export files, set-based, into a Parquet file
-  (`dagster_project/healthmart/bench/reference_history.sql`), under the pipeline's DuckDB
-  memory limit: the practical limit of a full build.
+  (`dagster_project/healthmart/bench/reference_history.sql`), with 4 GB of DuckDB memory (or
+  the pipeline's limit when larger): the practical limit of a full build.
 - **backfill**: a fresh warehouse scoring the last dates only (below the main table).
 - ratios: **ours / SQL** = current-day build ÷ SQL limit; **daily / SQL** = incremental run ÷
   SQL limit; **pandas / ours** = pandas ÷ current-day build; **incremental / full**;
