@@ -538,7 +538,7 @@ def test_a_blocking_mart_failure_keeps_the_last_good_serving_file(
 ) -> None:
     """Rebuild fct_health_current against a suite that allows no score above 1: its check fails,
     the serving asset does not run, the published file is byte for byte the previous one."""
-    from healthmart.assets.serving import mart_asset_key
+    from healthmart.assets.dbt import mart_asset_key
     from healthmart.definitions import defs
 
     warehouse = tmp_path / "warehouse.duckdb"

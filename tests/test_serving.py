@@ -28,10 +28,10 @@ import dagster as dg
 import duckdb
 import pytest
 from healthmart import publish
+from healthmart.assets.dbt import mart_asset_key
 from healthmart.assets.serving import (
     PUBLISHED_MODELS,
     changed_dates,
-    mart_asset_key,
     per_date_published_tables,
     per_date_tables,
 )

@@ -15,6 +15,7 @@ from typing import Any
 
 import dagster as dg
 
+from healthmart.assets.dbt import mart_asset_key
 from healthmart.contract import SOURCES
 from healthmart.quality.results import RESULTS_TABLE, validate_and_record
 from healthmart.quality.suites import (
@@ -142,12 +143,6 @@ def build_suite_check(
     return _check
 
 
-def _mart_key(model: str) -> dg.AssetKey:
-    from healthmart.assets.serving import mart_asset_key
-
-    return mart_asset_key(model)
-
-
 def build_checks() -> list[dg.AssetChecksDefinition]:
     checks = []
     accounts_key = dg.AssetKey(["raw", ACCOUNTS_SOURCE])
@@ -162,8 +157,8 @@ def build_checks() -> list[dg.AssetChecksDefinition]:
         )
     for model in MART_SUITES:
         # fct_health_current is checked against dim_accounts (every account has its row)
-        deps = [_mart_key("dim_accounts")] if model == "fct_health_current" else []
-        checks.append(build_suite_check(model, _mart_key(model), deps))
+        deps = [mart_asset_key("dim_accounts")] if model == "fct_health_current" else []
+        checks.append(build_suite_check(model, mart_asset_key(model), deps))
     return checks
 
 

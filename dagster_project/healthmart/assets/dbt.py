@@ -7,12 +7,14 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any
 
+import dagster as dg
 from dagster import AssetExecutionContext
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
     DbtCliResource,
     dbt_assets,
+    get_asset_key_for_model,
 )
 
 from healthmart.dbt_project import dbt_project
@@ -174,6 +176,16 @@ def dbt_history_summaries(
 
 
 dbt_asset_definitions = [dbt_history_inputs, dbt_scored_dates, dbt_history_summaries]
+
+
+def mart_asset_key(model: str) -> dg.AssetKey:
+    """The asset key of a dbt model, whichever dbt asset definition builds it."""
+    for definition in dbt_asset_definitions:
+        try:
+            return get_asset_key_for_model([definition], model)
+        except KeyError:
+            continue
+    raise KeyError(f"no dbt asset definition builds the model {model!r}")
 
 
 @contextmanager

@@ -7,10 +7,9 @@ from typing import Any
 
 import dagster as dg
 from dagster import AssetExecutionContext
-from dagster_dbt import get_asset_key_for_model
 
 from healthmart.assets.checks import run_date_range
-from healthmart.assets.dbt import dbt_asset_definitions
+from healthmart.assets.dbt import mart_asset_key
 from healthmart.dbt_project import dbt_project
 from healthmart.publish import PUBLISHED_SCHEMAS, ChangedDates, publish_serving_file
 from healthmart.resources import HealthmartSettings
@@ -70,16 +69,6 @@ def changed_dates(tags: dict[str, str]) -> ChangedDates | None:
     if window is None:
         return None
     return ChangedDates(*window, per_date_published_tables())
-
-
-def mart_asset_key(model: str) -> dg.AssetKey:
-    """The asset key of a dbt model, whichever dbt asset definition builds it."""
-    for definition in dbt_asset_definitions:
-        try:
-            return get_asset_key_for_model([definition], model)
-        except KeyError:
-            continue
-    raise KeyError(f"no dbt asset definition builds the model {model!r}")
 
 
 @dg.asset(
