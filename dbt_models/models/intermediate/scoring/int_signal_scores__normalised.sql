@@ -25,8 +25,8 @@ account_days as (
 {%- endfor %}
 
 -- each signal's row of the account-day joined on: every signal model has one row per
--- account-day of the run (measured: 3.1x faster than pivoting a union of the signals'
--- rows with an aggregate, whose state spilled 8 GB to disk for 2.2 M account-days)
+-- account-day of the run (measured on 2.2 M account-days: 46 s and 1.5 GB spilled to disk,
+-- where pivoting a union of the signals' rows with an aggregate took 75 s and spilled 8 GB)
 measured as (
     select
         account_days.account_id,
