@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
 import dagster as dg
+import pytest
 from healthmart.contract import SOURCES
 from healthmart.definitions import defs
+from healthmart.run_range import SCORE_FROM_TAG, SCORE_TO_TAG, range_tags, run_date_range
 
 
 def test_definitions_load_with_the_whole_graph() -> None:
@@ -30,13 +34,21 @@ def test_definitions_load_with_the_whole_graph() -> None:
     )
 
 
-def test_per_scoring_date_assets_are_daily_partitioned_with_single_run_backfills() -> None:
+def test_no_asset_is_partitioned_the_run_tags_carry_the_scoring_dates() -> None:
+    # A range of dates is one run whose events are one per asset, not one per asset and date.
     graph = defs.resolve_asset_graph()
-    scores = graph.get(dg.AssetKey(["marts", "fct_health_scores"]))
-    assert isinstance(scores.partitions_def, dg.DailyPartitionsDefinition)
-    assert scores.backfill_policy == dg.BackfillPolicy.single_run()
-    # ingest is by file, not by date: the folder is the truth on every run
-    assert graph.get(dg.AssetKey(["raw", "billing"])).partitions_def is None
+    assert all(graph.get(key).partitions_def is None for key in graph.get_all_asset_keys())
+    assert run_date_range(range_tags(date(2026, 3, 1), date(2026, 3, 4))) == (
+        date(2026, 3, 1),
+        date(2026, 3, 4),
+    )
+    assert run_date_range({}) is None  # no range: every date the data supports
+    with pytest.raises(ValueError, match="healthmart/score_to='03/04/2026' is not a date"):
+        run_date_range({SCORE_FROM_TAG: "2026-03-01", SCORE_TO_TAG: "03/04/2026"})
+    with pytest.raises(ValueError, match="healthmart/score_to is missing"):
+        run_date_range({SCORE_FROM_TAG: "2026-03-01"})
+    with pytest.raises(ValueError, match="is before"):
+        run_date_range(range_tags(date(2026, 3, 4), date(2026, 3, 1)))
 
 
 def test_dbt_tests_are_asset_checks() -> None:
@@ -49,11 +61,19 @@ def test_dbt_tests_are_asset_checks() -> None:
 
 
 def test_job_schedule_and_sensor_are_defined() -> None:
-    job = defs.resolve_job_def("daily_health_job")
-    assert job.partitions_def is not None
     schedule = defs.resolve_schedule_def("daily_health_schedule")
     assert schedule.cron_schedule == "0 6 * * *"
+    assert schedule.job_name == "daily_health_job"
     assert defs.resolve_sensor_def("new_exports_sensor").job_name == "daily_health_job"
+
+
+def test_the_schedule_scores_the_day_it_runs() -> None:
+    schedule = defs.resolve_schedule_def("daily_health_schedule")
+    context = dg.build_schedule_context(
+        scheduled_execution_time=datetime(2026, 12, 3, 6, 0, tzinfo=UTC)
+    )
+    (request,) = schedule.evaluate_tick(context).run_requests
+    assert run_date_range(request.tags) == (date(2026, 12, 3), date(2026, 12, 3))
 
 
 def test_expectation_suites_are_blocking_checks_of_the_ingest_and_mart_assets() -> None:

@@ -43,7 +43,7 @@ from healthmart.settings import Settings
 from test_end_to_end import SUPPORT, usage_rows, write_exports
 
 LATE_DAY = "2026-02-15"
-PARTITIONS = (date(2015, 1, 1), date(2030, 1, 1))
+LATEST = date(2030, 1, 1)
 
 
 def late_usage() -> list[dict]:
@@ -284,7 +284,7 @@ def scored(con, through: str, preset: str = "hbr", config_hash: str = "h1") -> N
 
 def plan(con, restate: bool = False, preset: str = "hbr", config_hash: str = "h1"):
     return plan_scoring_range(
-        con, restate=restate, preset=preset, config_hash=config_hash, partitions=PARTITIONS
+        con, restate=restate, preset=preset, config_hash=config_hash, latest=LATEST
     )
 
 

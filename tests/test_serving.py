@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -38,6 +38,7 @@ from healthmart.assets.serving import (
 from healthmart.cli import run
 from healthmart.definitions import defs
 from healthmart.publish import ChangedDates, publish_serving_file, temp_path
+from healthmart.run_range import SCORE_FROM_TAG, SCORE_TO_TAG, range_tags
 from healthmart.runlock import RunLockBusy, holder_pid, lock_file_for, lock_timeout, run_lock
 from healthmart.settings import PROJECT_ROOT, Settings
 
@@ -344,18 +345,11 @@ def test_per_date_tables_leave_out_views_other_keys_and_unpublished_schemas() ->
 
 
 def test_changed_dates_come_from_the_run_tags() -> None:
-    ranged = changed_dates(
-        {
-            "dagster/asset_partition_range_start": "2026-03-01",
-            "dagster/asset_partition_range_end": "2026-03-04",
-        }
-    )
+    ranged = changed_dates(range_tags(date(2026, 3, 1), date(2026, 3, 4)))
     assert (ranged.first.isoformat(), ranged.last.isoformat()) == ("2026-03-01", "2026-03-04")
     assert ranged.tables == per_date_published_tables()
-    single = changed_dates({"dagster/partition": "2026-03-02"})
-    assert single.first == single.last and single.first.isoformat() == "2026-03-02"
-    assert changed_dates({}) is None  # unpartitioned: everything is copied
-    assert changed_dates({"dagster/partition": "not-a-date"}) is None
+    assert changed_dates({}) is None  # no range: everything is copied
+    assert changed_dates({SCORE_FROM_TAG: "not-a-date", SCORE_TO_TAG: "2026-03-04"}) is None
 
 
 # ------------------------------------------------------------------------------------------

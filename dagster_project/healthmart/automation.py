@@ -1,22 +1,38 @@
 """The daily job, its schedule, and a sensor that starts it when export files change."""
 
 import hashlib
+from datetime import date
 
 import dagster as dg
 
-from healthmart.partitions import daily_partitions
 from healthmart.resources import HealthmartSettings
+from healthmart.run_range import range_tags, today
 
 daily_health_job = dg.define_asset_job(
     name="daily_health_job",
     selection=dg.AssetSelection.all(),
-    partitions_def=daily_partitions,
-    description="Ingest the exports, build and test the health mart, publish the serving file.",
+    description=(
+        "Ingest the exports, build and test the health mart, publish the serving file. The run "
+        "tags healthmart/score_from and healthmart/score_to (YYYY-MM-DD) choose the scoring "
+        "dates; without them every date the data supports is scored."
+    ),
 )
 
-daily_schedule = dg.build_schedule_from_partitioned_job(
-    daily_health_job, hour_of_day=6, minute_of_hour=0, name="daily_health_schedule"
+
+def todays_run(day: date, run_key: str | None = None) -> dg.RunRequest:
+    """A run of the daily job scoring `day` (dbt clamps it to what the data supports)."""
+    return dg.RunRequest(run_key=run_key, tags=range_tags(day, day))
+
+
+@dg.schedule(
+    job=daily_health_job,
+    cron_schedule="0 6 * * *",
+    execution_timezone="UTC",
+    name="daily_health_schedule",
+    description="Every day at 06:00 UTC: score the day (its data is the days before it).",
 )
+def daily_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    return todays_run(context.scheduled_execution_time.date())
 
 
 def exports_fingerprint(settings: HealthmartSettings) -> str:
@@ -44,8 +60,4 @@ def new_exports_sensor(
     fingerprint = exports_fingerprint(settings)
     if fingerprint == context.cursor:
         return dg.SkipReason("no new or changed export files")
-    partition_key = daily_partitions.get_last_partition_key()
-    return dg.SensorResult(
-        run_requests=[dg.RunRequest(run_key=fingerprint, partition_key=partition_key)],
-        cursor=fingerprint,
-    )
+    return dg.SensorResult(run_requests=[todays_run(today(), fingerprint)], cursor=fingerprint)

@@ -1,8 +1,8 @@
 """Command line: `healthmart run` (the daily job, headless), `summary`, `report`, `parse`.
 
 `healthmart run` is what `make run` calls: sample exports when the landing folder has none,
-the dbt manifest, one ingest run, one build run over the scoring dates that need it (a
-single-run backfill; see `plan_scoring_range`), publication of the serving file, a printed
+the dbt manifest, one ingest run, one build run over the scoring dates that need it (the
+range in the run's tags; see `plan_scoring_range`), publication of the serving file, a printed
 summary and the HTML health report.
 """
 
@@ -32,8 +32,6 @@ from healthmart.ingest import IngestConfigError, list_export_files, load_ingest_
 from healthmart.runlock import RunLockBusy, lock_timeout, run_lock
 from healthmart.settings import DBT_PROJECT_DIR, ENV_INGEST_CONFIG, PROJECT_ROOT, Settings
 
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
 # The terminal shows the run's progress and problems; every event stays in the Dagster
 # instance (DAGSTER_HOME), where `make ui` shows it.
 CONSOLE_LOG_CONFIG = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
@@ -174,7 +172,7 @@ def plan_scoring_range(
     restate: bool,
     preset: str,
     config_hash: str,
-    partitions: tuple[date, date],
+    latest: date,
     serving_exists: bool = True,
 ) -> ScoringRange:
     """Choose the scoring dates to build after an ingest (con: the warehouse, read-only).
@@ -186,13 +184,13 @@ def plan_scoring_range(
     date a file loaded or removed since the last successful build changed (a row dated d
     changes the scores from d + 1 on; sources without a time column do not widen the range),
     and every date not scored yet, through the last date the data supports (the day after the
-    last activity). partitions: the first and last scoring date Dagster can address.
+    last activity). latest: the last date a run may score (today).
     """
     span = data_date_span(con)
     if span is None:
         return ScoringRange(None, None, ("no rows loaded from the exports",))
-    first = max(span[0], partitions[0])
-    last = min(span[1] + timedelta(days=1), partitions[1])
+    first = span[0]
+    last = min(span[1] + timedelta(days=1), latest)
     meta = _tables(con, "ingest_meta")
     ingested_through = (
         con.execute("select max(finished_at) from ingest_meta.load_log").fetchone()[0]
@@ -367,7 +365,7 @@ def _run_locked(
     import dagster as dg
 
     from healthmart.definitions import defs
-    from healthmart.partitions import daily_partitions
+    from healthmart.run_range import range_tags, today
 
     instance = dg.DagsterInstance.get()
     job = defs.resolve_job_def("daily_health_job")
@@ -407,10 +405,7 @@ def _run_locked(
             restate=restate,
             preset=settings.preset,
             config_hash=config_hash,
-            partitions=(
-                date.fromisoformat(daily_partitions.start.strftime("%Y-%m-%d")),
-                date.fromisoformat(daily_partitions.get_last_partition_key()),
-            ),
+            latest=today(),
             serving_exists=settings.serving_path.exists(),
         ).starting_from(score_from)
     finally:
@@ -435,7 +430,7 @@ def _run_locked(
                 instance=instance,
                 asset_selection=build_keys,
                 run_id=run_id,
-                tags={RANGE_START_TAG: plan.start.isoformat(), RANGE_END_TAG: plan.end.isoformat()},
+                tags=range_tags(plan.start, plan.end),
                 run_config=CONSOLE_LOG_CONFIG,
                 raise_on_error=False,
             )
@@ -519,24 +514,16 @@ def _print_ingest_problems(con: duckdb.DuckDBPyConnection, load_id: str) -> None
 
 @contextlib.contextmanager
 def _quick_event_log(instance: Any, run_id: str) -> Iterator[None]:
-    """Make a long single-run backfill cheaper on the default sqlite Dagster instance.
+    """Make a run's event log cheaper on the default sqlite Dagster instance.
 
-    Creating the run logs an ASSET_MATERIALIZATION_PLANNED event per asset and partition by
-    default: one sqlite write each, ~7,000 (~45 s) for a year of the 19 per-date assets before
-    the run starts. DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS logs one per asset,
-    carrying the run's partition range. What it gives up: the UI does not show this run's
-    partitions as in progress, nor as failed when the run fails (the run itself shows failed).
-    Set it to false in the environment to get the per-partition planned events back.
-
-    The run still logs one ASSET_MATERIALIZATION per asset and partition (what marks each
-    scoring date materialized), and Dagster's sqlite event log opens and closes a connection
-    for each write. When the last connection to a WAL database closes, sqlite checkpoints it
-    and deletes the WAL: an idle connection to the index and to the run's event log, held
-    while the run lasts, spares each event that. Closing them checkpoints once.
+    Dagster's sqlite event log opens and closes a connection for each event it stores (a
+    build logs one per asset and per asset check: several hundred). When the last connection
+    to a WAL database closes, sqlite checkpoints it and deletes the WAL: an idle connection to
+    the index and to the run's event log, held while the run lasts, spares each event that.
+    Closing them checkpoints once.
     """
     from dagster._core.storage.event_log import SqliteEventLogStorage
 
-    os.environ.setdefault("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "true")
     with contextlib.ExitStack() as held:
         storage = instance.event_log_storage
         if isinstance(storage, SqliteEventLogStorage):

@@ -9,7 +9,6 @@ Every outcome is written to ``quality.validation_results`` and shown in the chec
 """
 
 import json
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -29,23 +28,10 @@ from healthmart.quality.suites import (
 )
 from healthmart.quality.validate import SuiteResult, outcome_summary
 from healthmart.resources import HealthmartSettings
+from healthmart.run_range import run_date_range
 
 # The key marts with a suite (expectations/<model>.json).
 MART_SUITES = ("dim_accounts", "fct_signal_scores", "fct_health_scores", "fct_health_current")
-
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
-PARTITION_TAG = "dagster/partition"
-
-
-def run_date_range(tags: dict[str, str]) -> tuple[date, date] | None:
-    """The scoring dates of a run (its partition or partition range); None: unpartitioned."""
-    if RANGE_START_TAG in tags and RANGE_END_TAG in tags:
-        return date.fromisoformat(tags[RANGE_START_TAG]), date.fromisoformat(tags[RANGE_END_TAG])
-    if PARTITION_TAG in tags:
-        day = date.fromisoformat(tags[PARTITION_TAG])
-        return day, day
-    return None
 
 
 def load_suite(directory: Path, name: str) -> Suite:
@@ -164,4 +150,4 @@ def build_checks() -> list[dg.AssetChecksDefinition]:
 
 quality_checks = build_checks()
 
-__all__ = ["MART_SUITES", "build_checks", "quality_checks", "run_date_range"]
+__all__ = ["MART_SUITES", "build_checks", "quality_checks"]

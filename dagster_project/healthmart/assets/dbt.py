@@ -18,8 +18,8 @@ from dagster_dbt import (
 )
 
 from healthmart.dbt_project import dbt_project
-from healthmart.partitions import daily_partitions, scoring_range, single_run
 from healthmart.resources import HealthmartSettings, warehouse_connection
+from healthmart.run_range import scoring_range
 from healthmart.settings import Settings
 
 
@@ -39,7 +39,7 @@ translator = HealthmartDbtTranslator(
 
 
 def dbt_vars(context: AssetExecutionContext, preset: str) -> dict[str, str]:
-    """dbt vars of a run: its scoring-date range (from the partitions) and the preset."""
+    """dbt vars of a run: its scoring-date range (from the run tags) and the preset."""
     variables = {"preset": preset}
     window = scoring_range(context)
     if window is not None:
@@ -128,18 +128,17 @@ def dbt_history_inputs(
     dagster_dbt_translator=translator,
     select=PER_DATE_TAG,
     name="dbt_scored_dates",
-    partitions_def=daily_partitions,
-    backfill_policy=single_run,
 )
 def dbt_scored_dates(
     context: AssetExecutionContext, dbt: DbtCliResource, settings: HealthmartSettings
 ) -> Iterator[Any]:
-    """Signals, scores and the per-date marts for the run's scoring dates (its partitions):
-    a `dbt build` over the range, incremental models replacing those dates only. A range of
-    more account-days than the build_account_days setting is built in consecutive parts,
-    one `dbt build` each (memory stays that of one part); each part reads the dates an
-    earlier part published as published (dbt var published_from). The events of the last
-    part are the assets' results; a failing test in any part stops the run."""
+    """Signals, scores and the per-date marts for the run's scoring dates (its range tags;
+    without them every date the data supports): a `dbt build` over the range, incremental
+    models replacing those dates only. A range of more account-days than the
+    build_account_days setting is built in consecutive parts, one `dbt build` each (memory
+    stays that of one part); each part reads the dates an earlier part published as
+    published (dbt var published_from). The events of the last part are the assets'
+    results; a failing test in any part stops the run."""
     resolved = settings.resolve()
     supported, accounts = supported_range(resolved)
     parts = build_parts(scoring_range(context), supported, accounts, resolved.build_account_days)

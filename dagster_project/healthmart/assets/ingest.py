@@ -32,7 +32,7 @@ def build_ingest_asset(source: Source) -> dg.AssetsDefinition:
         with warehouse_connection(resolved) as con:
             # One load id per run: the load log groups the files of all sources of a run.
             result = ingest_source(
-                con, source.name, resolved.exports_dir, config=config, load_id=context.run_id
+                con, source.name, resolved.exports_dir, config=config, load_id=context.run.run_id
             )
         for error in result.errors:
             context.log.error(error)

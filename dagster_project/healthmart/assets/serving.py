@@ -8,11 +8,11 @@ from typing import Any
 import dagster as dg
 from dagster import AssetExecutionContext
 
-from healthmart.assets.checks import run_date_range
 from healthmart.assets.dbt import mart_asset_key
 from healthmart.dbt_project import dbt_project
 from healthmart.publish import PUBLISHED_SCHEMAS, ChangedDates, publish_serving_file
 from healthmart.resources import HealthmartSettings
+from healthmart.run_range import run_date_range
 
 PUBLISHED_MODELS = (
     "dim_accounts",
@@ -60,8 +60,8 @@ def per_date_published_tables() -> frozenset[str]:
 
 
 def changed_dates(tags: dict[str, str]) -> ChangedDates | None:
-    """The scoring dates the run rebuilt, from its partition tags (None: not known, e.g. an
-    unpartitioned materialisation; the publication then copies everything)."""
+    """The scoring dates the run rebuilt, from its range tags (None: not known, e.g. a run
+    without a range or with a malformed one; the publication then copies everything)."""
     try:
         window = run_date_range(tags)
     except ValueError:
