@@ -8,6 +8,7 @@ import dagster as dg
 import pytest
 from healthmart.contract import SOURCES
 from healthmart.definitions import defs
+from healthmart.resources import HealthmartSettings
 from healthmart.run_range import SCORE_FROM_TAG, SCORE_TO_TAG, range_tags, run_date_range
 
 
@@ -67,13 +68,22 @@ def test_job_schedule_and_sensor_are_defined() -> None:
     assert defs.resolve_sensor_def("new_exports_sensor").job_name == "daily_health_job"
 
 
-def test_the_schedule_scores_the_day_it_runs() -> None:
+def test_the_schedule_and_the_sensor_leave_the_dates_to_the_runs_plan(tmp_path) -> None:
     schedule = defs.resolve_schedule_def("daily_health_schedule")
     context = dg.build_schedule_context(
         scheduled_execution_time=datetime(2026, 12, 3, 6, 0, tzinfo=UTC)
     )
     (request,) = schedule.evaluate_tick(context).run_requests
-    assert run_date_range(request.tags) == (date(2026, 12, 3), date(2026, 12, 3))
+    assert run_date_range(request.tags) is None
+    (tmp_path / "billing").mkdir()
+    (tmp_path / "billing" / "b.csv").write_text("x\n")
+    sensor = defs.resolve_sensor_def("new_exports_sensor")
+    with dg.build_sensor_context(
+        resources={"settings": HealthmartSettings(exports_dir=str(tmp_path))}
+    ) as sensor_context:
+        result = sensor(sensor_context)
+    (request,) = result.run_requests
+    assert run_date_range(request.tags) is None and request.run_key == result.cursor
 
 
 def test_expectation_suites_are_blocking_checks_of_the_ingest_and_mart_assets() -> None:

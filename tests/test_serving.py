@@ -38,7 +38,6 @@ from healthmart.assets.serving import (
 from healthmart.cli import run
 from healthmart.definitions import defs
 from healthmart.publish import ChangedDates, publish_serving_file, temp_path
-from healthmart.run_range import SCORE_FROM_TAG, SCORE_TO_TAG, range_tags
 from healthmart.runlock import RunLockBusy, holder_pid, lock_file_for, lock_timeout, run_lock
 from healthmart.settings import PROJECT_ROOT, Settings
 
@@ -344,12 +343,11 @@ def test_per_date_tables_leave_out_views_other_keys_and_unpublished_schemas() ->
     assert per_date_tables(manifest) == {"marts.fct_wide", "marts.fct_alias"}
 
 
-def test_changed_dates_come_from_the_run_tags() -> None:
-    ranged = changed_dates(range_tags(date(2026, 3, 1), date(2026, 3, 4)))
+def test_changed_dates_are_the_runs_range() -> None:
+    ranged = changed_dates((date(2026, 3, 1), date(2026, 3, 4)))
     assert (ranged.first.isoformat(), ranged.last.isoformat()) == ("2026-03-01", "2026-03-04")
     assert ranged.tables == per_date_published_tables()
-    assert changed_dates({}) is None  # no range: everything is copied
-    assert changed_dates({SCORE_FROM_TAG: "not-a-date", SCORE_TO_TAG: "2026-03-04"}) is None
+    assert changed_dates(None) is None  # every date: everything is copied
 
 
 # ------------------------------------------------------------------------------------------

@@ -1,17 +1,16 @@
 """Command line: `healthmart run` (the daily job, headless), `summary`, `report`, `parse`.
 
 `healthmart run` is what `make run` calls: sample exports when the landing folder has none,
-the dbt manifest, one ingest run, one build run over the scoring dates that need it (the
-range in the run's tags; see `plan_scoring_range`), publication of the serving file, a printed
-summary and the HTML health report.
+the dbt manifest, then one run of the Dagster job `daily_health_job` (the same job the
+schedule, the sensor and the UI start): ingest, the run's plan (healthmart.planning), the
+dbt build over the scoring dates that need it, publication of the serving file, the run
+record and the HTML health report. It prints the plan and a summary of the serving file.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
-import json
 import os
 import sqlite3
 import subprocess
@@ -19,8 +18,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +27,7 @@ import duckdb
 from healthmart.contract import SOURCES
 from healthmart.dbt_project import dbt_executable
 from healthmart.ingest import IngestConfigError, list_export_files, load_ingest_config
+from healthmart.run_range import NOT_BEFORE_TAG, RESTATE_TAG
 from healthmart.runlock import RunLockBusy, lock_timeout, run_lock
 from healthmart.settings import DBT_PROJECT_DIR, ENV_INGEST_CONFIG, PROJECT_ROOT, Settings
 
@@ -63,253 +62,6 @@ def ensure_dagster_home() -> Path:
         config.write_text("telemetry:\n  enabled: false\n")
     os.environ["DAGSTER_HOME"] = str(home)
     return home
-
-
-def loaded_date_span(settings: Settings) -> tuple[date, date] | None:
-    """First and last date of the rows loaded in the raw tables (read-only)."""
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
-    try:
-        return data_date_span(con)
-    finally:
-        con.close()
-
-
-def data_date_span(con: duckdb.DuckDBPyConnection) -> tuple[date, date] | None:
-    existing = _tables(con, "raw")
-    parts = [
-        f"select min(cast({src.time_column} as date)) as lo, "
-        f"max(cast({src.time_column} as date)) as hi from raw.{src.name}"
-        for src in SOURCES.values()
-        if src.time_column and src.name in existing
-    ]
-    if not parts:
-        return None
-    lo, hi = con.execute(f"select min(lo), max(hi) from ({' union all '.join(parts)})").fetchone()
-    return (lo, hi) if lo is not None else None
-
-
-def _tables(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
-    return {
-        name
-        for (name,) in con.execute(
-            "select table_name from information_schema.tables where table_schema = ?", [schema]
-        ).fetchall()
-    }
-
-
-# --------------------------------------------------------------------------------------------
-# The run range: which scoring dates a run builds
-# --------------------------------------------------------------------------------------------
-
-SCORING_RUNS_DDL = """
-create table if not exists ingest_meta.scoring_runs (
-    run_id varchar, finished_at timestamp, status varchar,
-    range_start date, range_end date, full_rebuild boolean, reason varchar,
-    ingested_through timestamp, data_from date, data_to date,
-    preset varchar, scoring_hash varchar
-)"""
-
-
-@dataclass(frozen=True)
-class ScoringRange:
-    """The scoring dates a run builds, and why. start None: nothing needs building."""
-
-    start: date | None
-    end: date | None
-    reasons: tuple[str, ...]
-    full: bool = False  # all history from scratch (the per-date marts are rebuilt whole)
-    data_span: tuple[date, date] | None = None
-    ingested_through: datetime | None = None
-    first_supported: date | None = None  # the first date the data supports
-
-    def describe(self) -> str:
-        why = "; ".join(self.reasons)
-        if self.start is None:
-            return f"Nothing to rebuild: {why}."
-        days = (self.end - self.start).days + 1
-        what = f"{days} day{'s' if days != 1 else ''}"
-        if self.full:
-            what = "all history" if self.start == self.first_supported else f"{what}, from scratch"
-        return f"Scoring dates {self.start} .. {self.end} ({what}): {why}"
-
-    def starting_from(self, first: date | str | None) -> ScoringRange:
-        """The range without the dates before `first` (a date, or 'latest': the last date
-        only): a first run that scores only recent history (`healthmart run --score-from`)."""
-        if first is None or self.start is None:
-            return self
-        cut = self.end if first == "latest" else first
-        if cut <= self.start:
-            return self
-        note = f"dates before {cut} left out (--score-from {first})"
-        if cut > self.end:
-            return replace(self, start=None, end=None, reasons=(*self.reasons, note))
-        return replace(self, start=cut, reasons=(*self.reasons, note))
-
-
-def scoring_hash() -> str:
-    """A hash of the code the scores are computed with: the dbt models, macros and project.
-
-    The seeds (the scoring config) are left out on purpose: a config change applies to the
-    dates scored from then on, every row carries the config_version it was computed under, and
-    `--restate` rescores the history. A change of the SQL rebuilds all history (new or
-    changed columns and fixes apply everywhere).
-    """
-    h = hashlib.sha256()
-    roots = [DBT_PROJECT_DIR / "models", DBT_PROJECT_DIR / "macros"]
-    files = [DBT_PROJECT_DIR / "dbt_project.yml"]
-    for root in roots:
-        files += sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []
-    for path in files:
-        if path.is_file():
-            h.update(path.relative_to(PROJECT_ROOT).as_posix().encode() + b"\0")
-            h.update(hashlib.sha256(path.read_bytes()).digest())
-    return h.hexdigest()[:16]
-
-
-def plan_scoring_range(
-    con: duckdb.DuckDBPyConnection,
-    *,
-    restate: bool,
-    preset: str,
-    config_hash: str,
-    latest: date,
-    serving_exists: bool = True,
-) -> ScoringRange:
-    """Choose the scoring dates to build after an ingest (con: the warehouse, read-only).
-
-    All dates the data supports on the first run (no marts.fct_health_scores yet), with
-    --restate, after a change of preset or of the dbt models (not of the seeds: the config
-    version on every row keeps the meaning of past scores), or when data was removed
-    from the ends of the span (older scored dates would linger). Otherwise from the earliest
-    date a file loaded or removed since the last successful build changed (a row dated d
-    changes the scores from d + 1 on; sources without a time column do not widen the range),
-    and every date not scored yet, through the last date the data supports (the day after the
-    last activity). latest: the last date a run may score (today).
-    """
-    span = data_date_span(con)
-    if span is None:
-        return ScoringRange(None, None, ("no rows loaded from the exports",))
-    first = span[0]
-    last = min(span[1] + timedelta(days=1), latest)
-    meta = _tables(con, "ingest_meta")
-    ingested_through = (
-        con.execute("select max(finished_at) from ingest_meta.load_log").fetchone()[0]
-        if "load_log" in meta
-        else None
-    )
-
-    def full(*reasons: str) -> ScoringRange:
-        return ScoringRange(first, last, reasons, True, span, ingested_through, first)
-
-    if restate:
-        return full("--restate: rescoring all history")
-    if "fct_health_scores" not in _tables(con, "marts"):
-        return full("first run")
-    previous = None
-    if "scoring_runs" in meta:
-        previous = con.execute(
-            "select ingested_through, data_from, data_to, preset, scoring_hash "
-            "from ingest_meta.scoring_runs where status = 'succeeded' "
-            "order by finished_at desc limit 1"
-        ).fetchone()
-    if previous is None:
-        return full("no earlier build recorded")
-    prev_ingested, prev_from, prev_to, prev_preset, prev_hash = previous
-    reasons: list[str] = []
-    if prev_preset != preset:
-        reasons.append(f"preset changed from {prev_preset} to {preset}")
-    if prev_hash != config_hash:
-        reasons.append("the dbt models changed (dbt_models/)")
-    if span[0] > prev_from:
-        reasons.append(f"data removed: the earliest date went from {prev_from} to {span[0]}")
-    if span[1] < prev_to:
-        reasons.append(f"data removed: the latest date went from {prev_to} to {span[1]}")
-    if reasons:
-        return full(*reasons)
-
-    starts: list[tuple[date, str]] = []
-    last_scored = con.execute("select max(score_date) from marts.fct_health_scores").fetchone()[0]
-    changes = con.execute(
-        "select source, min(least(added_from, removed_from)) as changed_from, count(*) "
-        "from ingest_meta.load_log where finished_at > ? and status in ('loaded', 'removed') "
-        "group by source order by changed_from, source",
-        [prev_ingested],
-    ).fetchall()
-    for source, changed_from, _ in changes:
-        if changed_from is None:
-            continue
-        if last_scored is None or changed_from < last_scored:
-            starts.append(
-                (changed_from + timedelta(days=1), f"late data in {source} from {changed_from}")
-            )
-    new_from = last_scored + timedelta(days=1) if last_scored is not None else first
-    if new_from <= last:
-        label = "new day" if new_from == last else "new days"
-        span_text = f"{new_from}" if new_from == last else f"{new_from} .. {last}"
-        starts.append((new_from, f"{label} {span_text}"))
-    if not starts and changes:
-        # Only sources without a time column (accounts) changed: their marts are rebuilt
-        # whole every run; the last scoring date is rebuilt with them.
-        names = ", ".join(sorted({c[0] for c in changes}))
-        starts.append((last, f"changed files in {names} (no time column: the latest day only)"))
-    if not starts and not serving_exists:
-        starts.append((last, "the serving file is missing"))
-    if not starts:
-        return ScoringRange(
-            None,
-            None,
-            ("no file added, changed or removed since the last build and no new day to score",),
-            False,
-            span,
-            ingested_through,
-        )
-    start = max(min(d for d, _ in starts), first)
-    return ScoringRange(
-        min(start, last), last, tuple(r for _, r in starts), False, span, ingested_through
-    )
-
-
-def _per_date_tables(manifest_path: Path) -> list[str]:
-    """The incremental models (schema.table), dropped before a full rebuild: the per-scoring-
-    date ones and the whole-history tables updated from the first changed date."""
-    manifest = json.loads(manifest_path.read_text())
-    out = []
-    for node in manifest.get("nodes", {}).values():
-        config = node.get("config", {})
-        if (
-            node.get("resource_type") == "model"
-            and config.get("materialized") == "incremental"
-            and {"per_scoring_date", "incremental_history"} & set(node.get("tags", []))
-        ):
-            out.append(f'"{node["schema"]}"."{node.get("alias") or node["name"]}"')
-    return sorted(out)
-
-
-def _record_scoring_run(
-    settings: Settings, plan: ScoringRange, run_id: str, status: str, config_hash: str
-) -> None:
-    con = duckdb.connect(str(settings.warehouse_path))
-    try:
-        con.execute("create schema if not exists ingest_meta")
-        con.execute(SCORING_RUNS_DDL)
-        con.execute(
-            "insert into ingest_meta.scoring_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                run_id,
-                datetime.now(UTC).replace(tzinfo=None),
-                status,
-                plan.start,
-                plan.end,
-                plan.full,
-                "; ".join(plan.reasons),
-                plan.ingested_through,
-                *(plan.data_span or (None, None)),
-                settings.preset,
-                config_hash,
-            ],
-        )
-    finally:
-        con.close()
 
 
 def run(
@@ -359,20 +111,16 @@ def _run_locked(
         print("  " + ", ".join(f"{k} {v:,}" for k, v in counts.items()), flush=True)
 
     print("Parsing the dbt project ...", flush=True)
-    manifest_path = parse_dbt(settings)
+    parse_dbt(settings)
     ensure_dagster_home()
 
     import dagster as dg
 
+    from healthmart.assets.dbt import PLAN_KEY
     from healthmart.definitions import defs
-    from healthmart.run_range import range_tags, today
 
     instance = dg.DagsterInstance.get()
     job = defs.resolve_job_def("daily_health_job")
-    ingest_keys = [dg.AssetKey(["raw", source]) for source in SOURCES]
-    build_keys = [
-        key for key in defs.resolve_asset_graph().get_all_asset_keys() if key not in ingest_keys
-    ]
     env = settings.dbt_env() | {
         "HEALTHMART_EXPORTS_DIR": str(settings.exports_dir),
         "HEALTHMART_SERVING_PATH": str(settings.serving_path),
@@ -383,87 +131,84 @@ def _run_locked(
 
     config_note = f" (ingest config {ingest_config.path})" if ingest_config.path else ""
     print(
-        f"Ingesting {settings.exports_dir} into {settings.warehouse_path}{config_note} ...",
+        f"Ingesting {settings.exports_dir} into {settings.warehouse_path}{config_note}, "
+        "then scoring the dates that need it ...",
         flush=True,
     )
-    ingest = job.execute_in_process(
-        instance=instance,
-        asset_selection=ingest_keys,
-        run_config=CONSOLE_LOG_CONFIG,
-        raise_on_error=False,
-    )
-    if not ingest.success:
-        print("The ingest run failed; see the Dagster run log.", file=sys.stderr)
-        return 1
-
-    config_hash = scoring_hash()
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
-    try:
-        _print_ingest_problems(con, ingest.run_id)
-        plan = plan_scoring_range(
-            con,
-            restate=restate,
-            preset=settings.preset,
-            config_hash=config_hash,
-            latest=today(),
-            serving_exists=settings.serving_path.exists(),
-        ).starting_from(score_from)
-    finally:
-        con.close()
-    if plan.data_span is None:
-        print("No rows were loaded from the exports: nothing to score.", file=sys.stderr)
-        return 1
-    print(plan.describe(), flush=True)
-
-    if plan.start is not None:
-        if plan.full:
-            # From scratch: no scored date outside the new range may linger.
-            con = duckdb.connect(str(settings.warehouse_path))
-            try:
-                for table in _per_date_tables(manifest_path):
-                    con.execute(f"drop table if exists {table}")
-            finally:
-                con.close()
-        run_id = str(uuid.uuid4())
-        with _quick_event_log(instance, run_id):
-            build = job.execute_in_process(
-                instance=instance,
-                asset_selection=build_keys,
-                run_id=run_id,
-                tags=range_tags(plan.start, plan.end),
-                run_config=CONSOLE_LOG_CONFIG,
-                raise_on_error=False,
-            )
-        _record_scoring_run(
-            settings, plan, run_id, "succeeded" if build.success else "failed", config_hash
+    tags = {}
+    if restate:
+        tags[RESTATE_TAG] = "true"
+    if score_from is not None:
+        tags[NOT_BEFORE_TAG] = score_from if isinstance(score_from, str) else score_from.isoformat()
+    run_id = str(uuid.uuid4())
+    with _quick_event_log(instance, run_id):
+        result = job.execute_in_process(
+            instance=instance,
+            run_id=run_id,
+            tags=tags,
+            run_config=CONSOLE_LOG_CONFIG,
+            raise_on_error=False,
         )
-        if not build.success:
+
+    if settings.warehouse_path.exists():
+        con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+        try:
+            _print_ingest_problems(con, run_id)
+        finally:
+            con.close()
+    plan = {
+        event.asset_key: event.materialization.metadata
+        for event in result.get_asset_materialization_events()
+    }.get(PLAN_KEY)
+    if plan is not None:
+        print(plan["plan"].value, flush=True)
+    if not result.success:
+        failures = {e.step_key: e for e in result.get_step_failure_events()}
+        ingest_failed = [key for key in failures if key.startswith("raw__")]
+        plan_step = PLAN_KEY.to_python_identifier()
+        if ingest_failed:
+            print("The ingest failed; see the Dagster run log.", file=sys.stderr)
+        elif plan_step in failures:
+            error = failures[plan_step].event_specific_data.error
+            print(error.message.strip() if error else "Planning the run failed.", file=sys.stderr)
+        else:
             print(
-                "The build run failed (a model or a blocking check); the last published serving "
+                "The build failed (a model or a blocking check); the last published serving "
                 "file is unchanged. See the Dagster run log.",
                 file=sys.stderr,
             )
-            return 1
-        print(_scored_dates(settings, plan), flush=True)
+        return 1
+    if plan is not None and plan["range_start"].value != "none":
+        print(
+            _scored_dates(
+                settings,
+                date.fromisoformat(plan["range_start"].value),
+                date.fromisoformat(plan["range_end"].value),
+            ),
+            flush=True,
+        )
 
     from healthmart.summary import render_summary
 
     print(render_summary(settings.serving_path))
     from healthmart.report import report_path, write_report
 
-    print(f"Health report: {write_report(settings.serving_path, report_path())}")
+    report = report_path()
+    if not report.exists():  # a run with nothing to rebuild writes no new report
+        write_report(settings.serving_path, report)
+    print(f"Health report: {report}")
     print(f"Done in {time.monotonic() - started:.0f} s.")
     return 0
 
 
-def _scored_dates(settings: Settings, plan: ScoringRange) -> str:
+def _scored_dates(settings: Settings, first: date, last: date) -> str:
     """What the build wrote: the scoring dates of the range that the data supports."""
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:
         lo, hi, days = con.execute(
             "select min(score_date), max(score_date), count(distinct score_date) "
             "from marts.fct_health_scores where score_date between ? and ?",
-            [plan.start, plan.end],
+            [first, last],
         ).fetchone()
         versions = con.execute(
             "select config_version, min(score_date), max(score_date) "

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import dagster as dg
 import duckdb
 
+from healthmart.runlock import lock_timeout, run_lock
 from healthmart.settings import Settings
 
 
@@ -27,6 +29,20 @@ class HealthmartSettings(dg.ConfigurableResource):
             warehouse_path=self.warehouse_path,
             preset=self.preset,
         )
+
+
+class RunLock(dg.ConfigurableResource):
+    """One run at a time per warehouse, whatever starts it: the run lock
+    (`<warehouse>.lock`, healthmart.runlock), taken when the run starts and held to its end.
+    A run that finds it held waits HEALTHMART_RUN_LOCK_TIMEOUT seconds, then fails naming
+    the process that holds it, before touching the warehouse."""
+
+    settings: HealthmartSettings
+
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[Any]:
+        with run_lock(self.settings.resolve().warehouse_path, lock_timeout()):
+            yield self
 
 
 @contextmanager

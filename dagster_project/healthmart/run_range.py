@@ -1,20 +1,22 @@
-"""The scoring dates of a run: two run tags, the first and last scoring date it builds.
+"""The run tags that steer which scoring dates a run builds.
 
-The score of day D uses the data before D. A run carries its range as the tags
-`healthmart/score_from` and `healthmart/score_to` (ISO dates), set by `healthmart run`, the
-schedule and the sensor, or by hand in the UI's launchpad. The per-date assets are not
-partitioned by date: a range of hundreds of dates is one run and one `dbt build`, whose
-events are one per model, not one per model and date.
+The score of day D uses the data before D. Without tags a run scores what its plan says
+(healthmart.planning: the new days and what late files changed; all history the first time).
+`healthmart/score_from` and `healthmart/score_to` (ISO dates, both) rescore exactly that
+range, e.g. from the UI's launchpad; `healthmart/restate=true` rescores all history;
+`healthmart/not_before` (a date, or `latest`) leaves out the dates before it. The per-date
+assets are not partitioned by date: a range of hundreds of dates is one run and one
+`dbt build`, whose events are one per model, not one per model and date.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-import dagster as dg
-
 SCORE_FROM_TAG = "healthmart/score_from"
 SCORE_TO_TAG = "healthmart/score_to"
+RESTATE_TAG = "healthmart/restate"
+NOT_BEFORE_TAG = "healthmart/not_before"
 
 
 def range_tags(first: date, last: date) -> dict[str, str]:
@@ -41,11 +43,6 @@ def run_date_range(tags: dict[str, str]) -> tuple[date, date] | None:
     if last < first:
         raise ValueError(f"run tags: {SCORE_TO_TAG} {last} is before {SCORE_FROM_TAG} {first}")
     return first, last
-
-
-def scoring_range(context: dg.AssetExecutionContext) -> tuple[date, date] | None:
-    """The first and last scoring date of the run (None: all the data supports)."""
-    return run_date_range(dict(context.run.tags))
 
 
 def today() -> date:

@@ -9,6 +9,10 @@ The operating system releases the lock when the holding process ends, however it
 crash or `kill -9` leaves no stale lock). The file itself stays: deleting it would let a
 waiting run and a new run lock two different files. The descriptor is not inherited by
 child processes (dbt), so a lock never outlives its run.
+
+The lock is re-entrant within a process: `healthmart run` holds it around the whole command
+(sample exports, the job) and the job's `run_lock` resource, which takes it for the runs the
+schedule, the sensor or the UI start, finds it held by its own process.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from pathlib import Path
 
 ENV_RUN_LOCK_TIMEOUT = "HEALTHMART_RUN_LOCK_TIMEOUT"
 _POLL_SECONDS = 0.2
+# lock file -> how many blocks of this process hold it
+_held: dict[Path, int] = {}
 
 
 class RunLockBusy(RuntimeError):
@@ -64,6 +70,14 @@ def run_lock(warehouse_path: Path, timeout: float = 0.0) -> Iterator[Path]:
     another process holds it for longer than timeout seconds."""
     lock_file = lock_file_for(warehouse_path)
     lock_file.parent.mkdir(parents=True, exist_ok=True)
+    key = lock_file.resolve()
+    if _held.get(key):
+        _held[key] += 1
+        try:
+            yield lock_file
+        finally:
+            _held[key] -= 1
+        return
     fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         deadline = time.monotonic() + timeout
@@ -78,9 +92,11 @@ def run_lock(warehouse_path: Path, timeout: float = 0.0) -> Iterator[Path]:
                 time.sleep(min(_POLL_SECONDS, remaining))
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        _held[key] = 1
         try:
             yield lock_file
         finally:
+            _held.pop(key, None)
             os.ftruncate(fd, 0)
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:

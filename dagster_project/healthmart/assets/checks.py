@@ -14,7 +14,7 @@ from typing import Any
 
 import dagster as dg
 
-from healthmart.assets.dbt import mart_asset_key
+from healthmart.assets.dbt import mart_asset_key, run_scoring_dates
 from healthmart.contract import SOURCES
 from healthmart.quality.results import RESULTS_TABLE, validate_and_record
 from healthmart.quality.suites import (
@@ -28,7 +28,6 @@ from healthmart.quality.suites import (
 )
 from healthmart.quality.validate import SuiteResult, outcome_summary
 from healthmart.resources import HealthmartSettings
-from healthmart.run_range import run_date_range
 
 # The key marts with a suite (expectations/<model>.json).
 MART_SUITES = ("dim_accounts", "fct_signal_scores", "fct_health_scores", "fct_health_current")
@@ -98,12 +97,13 @@ def build_suite_check(
         suite = load_suite(resolved.expectations_dir, suite_name)
         parameters = parameters_for(load_parameters(resolved.expectations_dir), suite.name)
         run_id = context.run.run_id
+        _, window = run_scoring_dates(context.run, resolved)
         result = validate_and_record(
             resolved.warehouse_path,
             suite,
             parameters,
             run_id=run_id,
-            date_range=run_date_range(dict(context.run.tags)),
+            date_range=window,
             chunk_rows=resolved.quality_chunk_rows,
             memory_limit=resolved.duckdb_memory_limit,
         )

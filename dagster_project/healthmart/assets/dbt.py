@@ -2,7 +2,7 @@
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any
@@ -18,9 +18,13 @@ from dagster_dbt import (
 )
 
 from healthmart.dbt_project import dbt_project
-from healthmart.resources import HealthmartSettings, warehouse_connection
-from healthmart.run_range import scoring_range
+from healthmart.planning import recorded_plan
+from healthmart.resources import HealthmartSettings, RunLock, warehouse_connection
+from healthmart.run_range import run_date_range
 from healthmart.settings import Settings
+
+# The run's plan (healthmart.assets.run): the dbt build starts after it.
+PLAN_KEY = dg.AssetKey(["scoring", "plan"])
 
 
 class HealthmartDbtTranslator(DagsterDbtTranslator):
@@ -32,16 +36,46 @@ class HealthmartDbtTranslator(DagsterDbtTranslator):
         fqn = dbt_resource_props.get("fqn", [])
         return fqn[1] if len(fqn) > 2 else "dbt"
 
+    def get_asset_spec(
+        self, manifest: Mapping[str, Any], unique_id: str, project: Any
+    ) -> dg.AssetSpec:
+        """The dbt nodes that read no other model or seed (the seeds, the staging models)
+        come after the run's plan, which may drop the per-date tables first."""
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        props = self.get_resource_props(manifest, unique_id)
+        if props.get("resource_type") not in ("model", "seed"):
+            return spec
+        parents = props.get("depends_on", {}).get("nodes", [])
+        if any(parent.split(".")[0] in ("model", "seed", "snapshot") for parent in parents):
+            return spec
+        return spec.merge_attributes(deps=[PLAN_KEY])
+
 
 translator = HealthmartDbtTranslator(
     settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)
 )
 
 
-def dbt_vars(context: AssetExecutionContext, preset: str) -> dict[str, str]:
-    """dbt vars of a run: its scoring-date range (from the run tags) and the preset."""
+def run_scoring_dates(
+    run: dg.DagsterRun, settings: Settings
+) -> tuple[bool, tuple[date, date] | None]:
+    """Whether the run builds, and its scoring dates (None: every date the data supports):
+    the plan the run recorded (healthmart.assets.run), else its range tags (a run that did
+    not plan, e.g. a few dbt assets materialised from the UI)."""
+    plan = None
+    if settings.warehouse_path.exists():
+        with warehouse_connection(settings, read_only=True) as con:
+            plan = recorded_plan(con, run.run_id)
+    if plan is None:
+        return True, run_date_range(dict(run.tags))
+    if plan.start is None:
+        return False, None
+    return True, (plan.start, plan.end)
+
+
+def dbt_vars(window: tuple[date, date] | None, preset: str) -> dict[str, str]:
+    """dbt vars of a run: its scoring-date range and the preset."""
     variables = {"preset": preset}
-    window = scoring_range(context)
     if window is not None:
         variables["start_date"] = window[0].isoformat()
         variables["end_date"] = window[1].isoformat()
@@ -94,11 +128,13 @@ def _build(
     settings: HealthmartSettings,
     extra_vars: dict[str, str] | None = None,
     stream: bool = True,
+    window: tuple[date, date] | None = None,
 ) -> Iterator[Any]:
-    """One `dbt build` of the asset's selection; stream=False runs it without reporting its
-    events (raises when it fails)."""
+    """One `dbt build` of the asset's selection over the window's scoring dates (None: all
+    the data supports); stream=False runs it without reporting its events (raises when it
+    fails)."""
     resolved = settings.resolve()
-    variables = dbt_vars(context, resolved.preset) | (extra_vars or {})
+    variables = dbt_vars(window, resolved.preset) | (extra_vars or {})
     context.log.info(f"dbt build with vars {variables} on {resolved.warehouse_path}")
     # A test runs in the invocation that builds all of its parents (`buildable`), so a test
     # over a per-date mart and a history mart runs once, after both are built.
@@ -117,10 +153,18 @@ def _build(
     name="dbt_history_inputs",
 )
 def dbt_history_inputs(
-    context: AssetExecutionContext, dbt: DbtCliResource, settings: HealthmartSettings
+    context: AssetExecutionContext,
+    dbt: DbtCliResource,
+    settings: HealthmartSettings,
+    run_lock: RunLock,
 ) -> Iterator[Any]:
-    """Config seeds, staging views and the whole-history intermediates, rebuilt every run."""
-    yield from _build(context, dbt, settings)
+    """Config seeds, staging views and the whole-history intermediates, rebuilt every run
+    that scores a date (a run whose plan has nothing to rebuild builds nothing)."""
+    build, window = run_scoring_dates(context.run, settings.resolve())
+    if build:
+        yield from _build(context, dbt, settings, window=window)
+    else:
+        context.log.info("nothing to rebuild (see the run's plan): no dbt build")
 
 
 @dbt_assets(
@@ -130,20 +174,27 @@ def dbt_history_inputs(
     name="dbt_scored_dates",
 )
 def dbt_scored_dates(
-    context: AssetExecutionContext, dbt: DbtCliResource, settings: HealthmartSettings
+    context: AssetExecutionContext,
+    dbt: DbtCliResource,
+    settings: HealthmartSettings,
+    run_lock: RunLock,
 ) -> Iterator[Any]:
-    """Signals, scores and the per-date marts for the run's scoring dates (its range tags;
-    without them every date the data supports): a `dbt build` over the range, incremental
-    models replacing those dates only. A range of more account-days than the
-    build_account_days setting is built in consecutive parts, one `dbt build` each (memory
-    stays that of one part); each part reads the dates an earlier part published as
-    published (dbt var published_from). The events of the last part are the assets'
-    results; a failing test in any part stops the run."""
+    """Signals, scores and the per-date marts for the run's scoring dates (its plan;
+    without one its range tags, else every date the data supports): a `dbt build` over the
+    range, incremental models replacing those dates only. A range of more account-days
+    than the build_account_days setting is built in consecutive parts, one `dbt build`
+    each (memory stays that of one part); each part reads the dates an earlier part
+    published as published (dbt var published_from). The events of the last part are the
+    assets' results; a failing test in any part stops the run."""
     resolved = settings.resolve()
+    build, window = run_scoring_dates(context.run, resolved)
+    if not build:
+        context.log.info("nothing to rebuild (see the run's plan): no dbt build")
+        return
     supported, accounts = supported_range(resolved)
-    parts = build_parts(scoring_range(context), supported, accounts, resolved.build_account_days)
+    parts = build_parts(window, supported, accounts, resolved.build_account_days)
     if len(parts) <= 1:
-        yield from _build(context, dbt, settings)
+        yield from _build(context, dbt, settings, window=window)
         return
     context.log.info(
         f"{len(parts)} parts of at most {resolved.build_account_days:,} account-days "
@@ -168,10 +219,17 @@ def dbt_scored_dates(
     name="dbt_history_summaries",
 )
 def dbt_history_summaries(
-    context: AssetExecutionContext, dbt: DbtCliResource, settings: HealthmartSettings
+    context: AssetExecutionContext,
+    dbt: DbtCliResource,
+    settings: HealthmartSettings,
+    run_lock: RunLock,
 ) -> Iterator[Any]:
     """Marts over the whole scored history: current scores, cohort churn, backtest."""
-    yield from _build(context, dbt, settings)
+    build, window = run_scoring_dates(context.run, settings.resolve())
+    if build:
+        yield from _build(context, dbt, settings, window=window)
+    else:
+        context.log.info("nothing to rebuild (see the run's plan): no dbt build")
 
 
 dbt_asset_definitions = [dbt_history_inputs, dbt_scored_dates, dbt_history_summaries]

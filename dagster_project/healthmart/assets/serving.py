@@ -3,16 +3,16 @@
 import functools
 import json
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 import dagster as dg
 from dagster import AssetExecutionContext
 
-from healthmart.assets.dbt import mart_asset_key
+from healthmart.assets.dbt import mart_asset_key, run_scoring_dates
 from healthmart.dbt_project import dbt_project
 from healthmart.publish import PUBLISHED_SCHEMAS, ChangedDates, publish_serving_file
-from healthmart.resources import HealthmartSettings
-from healthmart.run_range import run_date_range
+from healthmart.resources import HealthmartSettings, RunLock
 
 PUBLISHED_MODELS = (
     "dim_accounts",
@@ -59,13 +59,9 @@ def per_date_published_tables() -> frozenset[str]:
     return per_date_tables(json.loads(dbt_project.manifest_path.read_text()))
 
 
-def changed_dates(tags: dict[str, str]) -> ChangedDates | None:
-    """The scoring dates the run rebuilt, from its range tags (None: not known, e.g. a run
-    without a range or with a malformed one; the publication then copies everything)."""
-    try:
-        window = run_date_range(tags)
-    except ValueError:
-        return None
+def changed_dates(window: tuple[date, date] | None) -> ChangedDates | None:
+    """The scoring dates the run rebuilt (None: every date the data supports; the
+    publication then copies everything)."""
     if window is None:
         return None
     return ChangedDates(*window, per_date_published_tables())
@@ -83,10 +79,11 @@ def changed_dates(tags: dict[str, str]) -> ChangedDates | None:
     kinds={"duckdb"},
 )
 def serving_file(
-    context: AssetExecutionContext, settings: HealthmartSettings
+    context: AssetExecutionContext, settings: HealthmartSettings, run_lock: RunLock
 ) -> dg.MaterializeResult:
     resolved = settings.resolve()
-    changed = changed_dates(dict(context.run.tags))
+    _, window = run_scoring_dates(context.run, resolved)
+    changed = changed_dates(window)
     result = publish_serving_file(
         resolved.warehouse_path, resolved.serving_path, changed, resolved.duckdb_memory_limit
     )
