@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml uv.lock
 	@touch $@
 
 run: setup
-	$(BIN)/healthmart run
+	$(BIN)/healthmart run --sample
 
 test: setup browser
 	$(BIN)/healthmart parse

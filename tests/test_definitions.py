@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -10,6 +14,7 @@ from healthmart.contract import SOURCES
 from healthmart.definitions import defs
 from healthmart.resources import HealthmartSettings
 from healthmart.run_range import SCORE_FROM_TAG, SCORE_TO_TAG, range_tags, run_date_range
+from healthmart.settings import PROJECT_ROOT
 
 
 def test_definitions_load_with_the_whole_graph() -> None:
@@ -108,3 +113,52 @@ def test_expectation_suites_are_blocking_checks_of_the_ingest_and_mart_assets() 
     # the daily job runs them
     job_checks = defs.resolve_job_def("daily_health_job").asset_layer.asset_graph.asset_check_keys
     assert {k.name for k in job_checks} >= {name for _, name in suites}
+
+
+def test_the_code_location_loads_on_a_fresh_clone_without_a_manifest(tmp_path: Path) -> None:
+    # `dagster dev`, the daemon and `dagster definitions validate` load the code location;
+    # without a manifest (a fresh clone) it is built as the definitions load.
+    target = tmp_path / "target"
+    (tmp_path / "home").mkdir()
+    env = {**os.environ, "DBT_TARGET_PATH": str(target), "DAGSTER_HOME": str(tmp_path / "home")}
+    result = subprocess.run(
+        [
+            Path(sys.executable).parent / "dagster",
+            "definitions",
+            "validate",
+            "-w",
+            str(PROJECT_ROOT / "workspace.yaml"),
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert (target / "manifest.json").exists()
+
+
+def test_the_job_on_an_empty_landing_folder_stops_before_dbt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # what the schedule or the sensor would start on an empty landing folder
+    (tmp_path / "exports").mkdir()
+    for key, name in (
+        ("HEALTHMART_EXPORTS_DIR", "exports"),
+        ("HEALTHMART_WAREHOUSE_PATH", "warehouse.duckdb"),
+        ("HEALTHMART_SERVING_PATH", "serving.duckdb"),
+        ("HEALTHMART_REPORT_PATH", "report.html"),
+    ):
+        monkeypatch.setenv(key, str(tmp_path / name))
+    result = defs.resolve_job_def("daily_health_job").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
+    )
+    assert not result.success
+    (failure,) = result.get_step_failure_events()
+    assert failure.step_key == "scoring__plan"
+    assert "No rows were loaded from the exports: nothing to score." in str(
+        failure.event_specific_data.error.message
+    )
+    assert not (tmp_path / "serving.duckdb").exists()
+    assert not (tmp_path / "exports").joinpath("accounts").exists()  # no sample data made

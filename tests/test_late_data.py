@@ -20,11 +20,16 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import shutil
+import subprocess
+import sys
+import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -39,7 +44,7 @@ from healthmart.planning import (
     data_date_span,
     plan_scoring_range,
 )
-from healthmart.settings import Settings
+from healthmart.settings import PROJECT_ROOT, Settings
 from test_end_to_end import SUPPORT, usage_rows, write_exports
 
 LATE_DAY = "2026-02-15"
@@ -167,6 +172,12 @@ def late_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Step]:
             ).fetchall()
             con.close()
             steps[name] = Step(code, buffer.getvalue(), copy, runs)
+            if name == "A":
+                # the state after the first run, for the daemon's run (test below)
+                snapshot = root / "after_first_run"
+                shutil.copytree(exports, snapshot / "exports")
+                for path in (settings.warehouse_path, settings.serving_path):
+                    shutil.copy(path, snapshot / path.name)
     finally:
         mp.undo()
     return steps
@@ -409,3 +420,72 @@ def test_a_history_built_in_parts_equals_one_build(tmp_path_factory, e2e_setting
     assert accounts == 4
     assert len(build_parts(None, supported, accounts, 124)) >= 3
     assert mart_differences(settings.serving_path, e2e_settings.serving_path) == {}
+
+
+def test_the_sensor_under_the_daemon_picks_up_a_late_file(late_runs, tmp_path) -> None:
+    """The schedule's and the sensor's runs plan their dates as `healthmart run` does: the real
+    `dagster-daemon`, the sensor on, a late usage file (45 days back) and the corrected tickets
+    dropped after the first run; the run it starts builds the marts of the CLI's run B."""
+    root = late_runs["A"].serving_copy.parent
+    shutil.copytree(root / "after_first_run", tmp_path, dirs_exist_ok=True)
+    exports = tmp_path / "exports"
+    pq.write_table(pa.Table.from_pylist(late_usage()), exports / "usage" / "late.parquet")
+    (exports / "support" / "tickets.csv").write_text(SUPPORT)
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "HEALTHMART_EXPORTS_DIR": str(exports),
+        "HEALTHMART_WAREHOUSE_PATH": str(tmp_path / "warehouse.duckdb"),
+        "HEALTHMART_SERVING_PATH": str(tmp_path / "serving.duckdb"),
+        "HEALTHMART_REPORT_PATH": str(tmp_path / "health_report.html"),
+        "HEALTHMART_PRESET": "hbr",
+    }
+    bin_dir = Path(sys.executable).parent
+    workspace = ["-w", str(PROJECT_ROOT / "workspace.yaml")]
+    subprocess.run(
+        [bin_dir / "dagster", "sensor", "start", "new_exports_sensor", *workspace],
+        cwd=PROJECT_ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    log = tmp_path / "daemon.log"
+    with log.open("w") as out:
+        daemon = subprocess.Popen(
+            [bin_dir / "dagster-daemon", "run", *workspace],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            run = wait_for_finished_run(home, timeout=900)
+        finally:
+            daemon.terminate()
+            daemon.wait(timeout=60)
+    assert run is not None, f"no run finished; daemon log:\n{log.read_text()[-3000:]}"
+    assert run.status == dg.DagsterRunStatus.SUCCESS, log.read_text()[-3000:]
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
+    last = con.execute(
+        "select status, range_start, range_end, reason from ingest_meta.scoring_runs "
+        "order by finished_at desc limit 1"
+    ).fetchone()
+    con.close()
+    reason = "late data in support from 2026-02-10; late data in usage from 2026-02-15"
+    assert last == ("succeeded", date(2026, 2, 11), date(2026, 4, 1), reason)
+    assert mart_differences(tmp_path / "serving.duckdb", late_runs["B"].serving_copy) == {}
+
+
+def wait_for_finished_run(home: Path, timeout: float) -> dg.DagsterRun | None:
+    """The first run of the instance at `home` once it has finished (None after timeout)."""
+    deadline = time.monotonic() + timeout
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        while time.monotonic() < deadline:
+            runs = instance.get_runs()
+            if runs and runs[-1].is_finished:
+                return runs[-1]
+            time.sleep(2)
+    return None

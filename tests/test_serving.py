@@ -149,12 +149,26 @@ def test_healthmart_run_refuses_to_start_while_another_run_holds_the_lock(
     isolated_settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with LockHolder(isolated_settings.warehouse_path) as holder:
-        assert run(isolated_settings, accounts=5, months=1, seed=1) == 1
+        assert run(isolated_settings, accounts=5, months=1, seed=1, sample=True) == 1
     err = capsys.readouterr().err
     assert f"PID {holder.pid}" in err
     assert str(lock_file_for(isolated_settings.warehouse_path)) in err
     # it did nothing: no sample exports, no warehouse, no serving file
     assert not isolated_settings.exports_dir.exists()
+    assert not isolated_settings.warehouse_path.exists()
+    assert not isolated_settings.serving_path.exists()
+
+
+def test_healthmart_run_makes_no_sample_data_unless_asked(
+    isolated_settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # an empty landing folder under a scheduler must not become a published fake mart
+    isolated_settings.exports_dir.mkdir(parents=True)
+    assert run(isolated_settings, accounts=5, months=1, seed=1) == 1
+    err = capsys.readouterr().err
+    assert f"No export files in {isolated_settings.exports_dir}: nothing to score." in err
+    assert "healthmart run --sample" in err
+    assert list(isolated_settings.exports_dir.iterdir()) == []
     assert not isolated_settings.warehouse_path.exists()
     assert not isolated_settings.serving_path.exists()
 

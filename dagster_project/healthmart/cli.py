@@ -13,7 +13,6 @@ import argparse
 import contextlib
 import os
 import sqlite3
-import subprocess
 import sys
 import time
 import uuid
@@ -25,11 +24,11 @@ from typing import Any
 import duckdb
 
 from healthmart.contract import SOURCES
-from healthmart.dbt_project import dbt_executable
+from healthmart.dbt_project import parse_dbt
 from healthmart.ingest import IngestConfigError, list_export_files, load_ingest_config
 from healthmart.run_range import NOT_BEFORE_TAG, RESTATE_TAG
 from healthmart.runlock import RunLockBusy, lock_timeout, run_lock
-from healthmart.settings import DBT_PROJECT_DIR, ENV_INGEST_CONFIG, PROJECT_ROOT, Settings
+from healthmart.settings import ENV_INGEST_CONFIG, PROJECT_ROOT, Settings
 
 # The terminal shows the run's progress and problems; every event stays in the Dagster
 # instance (DAGSTER_HOME), where `make ui` shows it.
@@ -39,18 +38,6 @@ CONSOLE_LOG_CONFIG = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 def has_exports(exports_dir: Path) -> bool:
     """Whether the landing folder holds at least one export file of a known source."""
     return any(list_export_files(exports_dir, source) for source in SOURCES)
-
-
-def parse_dbt(settings: Settings) -> Path:
-    """Build the dbt manifest (`dbt parse`) that the Dagster definitions load."""
-    env = {**os.environ, **settings.dbt_env()}
-    subprocess.run(
-        [dbt_executable(), "parse", "--quiet", "--profiles-dir", str(DBT_PROJECT_DIR)],
-        cwd=DBT_PROJECT_DIR,
-        env=env,
-        check=True,
-    )
-    return DBT_PROJECT_DIR / "target" / "manifest.json"
 
 
 def ensure_dagster_home() -> Path:
@@ -71,15 +58,18 @@ def run(
     seed: int,
     restate: bool = False,
     score_from: date | str | None = None,
+    sample: bool = False,
 ) -> int:
     """The whole run under the run lock of the warehouse: one run at a time.
 
+    accounts, months, seed: the sample exports generated when `sample` is set and the landing
+    folder holds no export (without `sample` an empty folder stops the run).
     restate: rescore all history (e.g. after a config change) instead of the dates that need it.
     score_from: score no date before it ('latest': the last date the data supports only).
     """
     try:
         with run_lock(settings.warehouse_path, lock_timeout()):
-            return _run_locked(settings, accounts, months, seed, restate, score_from)
+            return _run_locked(settings, accounts, months, seed, restate, score_from, sample)
     except RunLockBusy as busy:
         print(busy, file=sys.stderr)
         return 1
@@ -92,6 +82,7 @@ def _run_locked(
     seed: int,
     restate: bool,
     score_from: date | str | None,
+    sample: bool,
 ) -> int:
     started = time.monotonic()
     try:
@@ -100,6 +91,15 @@ def _run_locked(
         print(f"The ingest config is invalid: {exc}", file=sys.stderr)
         return 1
     if not has_exports(settings.exports_dir):
+        if not sample:
+            print(
+                f"No export files in {settings.exports_dir}: nothing to score. Put your exports "
+                "there (one folder per source: accounts/, billing/, support/, survey/, usage/, "
+                "csm/, outcomes/), or run `healthmart run --sample` (what `make run` does) to "
+                "score generated sample exports.",
+                file=sys.stderr,
+            )
+            return 1
         from healthmart.generate import generate_exports
 
         print(
@@ -331,6 +331,12 @@ def main(argv: list[str] | None = None) -> int:
         "(default: HEALTHMART_INGEST_CONFIG, else config/ingest.yml if it exists)",
     )
     run_p.add_argument(
+        "--sample",
+        action="store_true",
+        help="when the landing folder holds no export, generate sample exports there first "
+        "(what `make run` does); without it an empty folder stops the run",
+    )
+    run_p.add_argument(
         "--sample-accounts", type=int, default=2000, help="accounts in generated sample exports"
     )
     run_p.add_argument(
@@ -385,6 +391,7 @@ def main(argv: list[str] | None = None) -> int:
             args.sample_seed,
             args.restate,
             args.score_from,
+            sample=args.sample,
         )
     if args.command == "summary":
         from healthmart.summary import render_summary
