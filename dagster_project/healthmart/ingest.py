@@ -45,6 +45,7 @@ import duckdb
 import yaml
 
 from .contract import SOURCES, Column, Source
+from .settings import DEFAULT_MEMORY_LIMIT
 
 # --------------------------------------------------------------------------------------------
 # Public results
@@ -66,7 +67,6 @@ LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 DUPLICATE_RULE = "duplicate_key_in_file"
-DEFAULT_MEMORY_LIMIT = "2GB"
 MALFORMED_RULE = "malformed_row"
 
 

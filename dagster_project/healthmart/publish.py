@@ -38,6 +38,8 @@ from pathlib import Path
 
 import duckdb
 
+from healthmart.settings import DEFAULT_MEMORY_LIMIT
+
 # Schemas of the warehouse copied to the serving file (quality: the validation results of the
 # expectation suites, quality.validation_results).
 PUBLISHED_SCHEMAS = ("marts", "config", "ingest_meta", "analyst", "quality")
@@ -88,7 +90,7 @@ def publish_serving_file(
     warehouse_path: Path,
     serving_path: Path,
     changed: ChangedDates | None = None,
-    memory_limit: str = "2GB",
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
 ) -> PublishResult:
     """Copy the published schemas of the warehouse to serving_path, atomically.
 

@@ -27,6 +27,10 @@ ENV_BUILD_ACCOUNT_DAYS = "HEALTHMART_BUILD_ACCOUNT_DAYS"
 DEFAULT_INGEST_CONFIG = PROJECT_ROOT / "config" / "ingest.yml"
 
 
+# DuckDB's memory limit wherever the project opens the warehouse (HEALTHMART_DUCKDB_MEMORY_LIMIT).
+DEFAULT_MEMORY_LIMIT = "3GB"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where the exports are, where the warehouse and the serving file live, how to score."""
@@ -36,7 +40,7 @@ class Settings:
     warehouse_path: Path
     preset: str = "hbr"
     dbt_threads: int = 1
-    duckdb_memory_limit: str = "3GB"
+    duckdb_memory_limit: str = DEFAULT_MEMORY_LIMIT
     # Data quality: the folder of the expectation suites, rows per validated chunk.
     expectations_dir: Path = PROJECT_ROOT / "expectations"
     quality_chunk_rows: int = 500_000
@@ -88,7 +92,7 @@ class Settings:
             warehouse_path=path("warehouse_path", ENV_WAREHOUSE_PATH, "data/warehouse.duckdb"),
             preset=preset,
             dbt_threads=int(threads),
-            duckdb_memory_limit=pick("duckdb_memory_limit", ENV_MEMORY_LIMIT, "3GB"),
+            duckdb_memory_limit=pick("duckdb_memory_limit", ENV_MEMORY_LIMIT, DEFAULT_MEMORY_LIMIT),
             expectations_dir=path("expectations_dir", ENV_EXPECTATIONS_DIR, "expectations"),
             quality_chunk_rows=int(chunk_rows),
             build_account_days=int(account_days),

@@ -15,6 +15,7 @@ import duckdb
 import pandas as pd
 
 from healthmart.bench.reference_sql import sql_literal
+from healthmart.settings import DEFAULT_MEMORY_LIMIT
 
 TOLERANCE = 0.01
 
@@ -144,7 +145,7 @@ joined as (
 
 
 def compare_history(
-    serving_path: Path, history_path: Path, what: str, memory_limit: str = "3GB"
+    serving_path: Path, history_path: Path, what: str, memory_limit: str = DEFAULT_MEMORY_LIMIT
 ) -> dict:
     """Every account-day of marts.fct_health_scores against the full-history reference:
     account-days missing on either side and, on the ones in both, computed scores further

@@ -23,6 +23,7 @@ import duckdb
 
 from healthmart.quality.suites import NEW_FILES, SCORING_DATES, Suite
 from healthmart.quality.validate import DEFAULT_CHUNK_ROWS, SuiteResult, validate_suite
+from healthmart.settings import DEFAULT_MEMORY_LIMIT
 
 SCHEMA = "quality"
 RESULTS_TABLE = f"{SCHEMA}.validation_results"
@@ -208,7 +209,7 @@ def validate_and_record(
     run_id: str,
     date_range: tuple[date, date] | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
-    memory_limit: str = "2GB",
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
 ) -> SuiteResult:
     """Validate the suite on a read-only connection, then record the results (read-write)."""
     config = {"memory_limit": memory_limit, "preserve_insertion_order": False}

@@ -635,7 +635,7 @@ def write_suites(
     return written
 
 
-# The CSM overrides export (DESIGN.md), written beside the others until the contract has it.
+# The CSM overrides export, written beside the others until the contract has it.
 OVERRIDES = Source(
     name="overrides",
     description="CSM overrides of the health score, valid for a period.",
