@@ -10,8 +10,10 @@ accounts unknown to the accounts export, dates after the load, stale sources, vo
 
 from __future__ import annotations
 
+import http.server
 import json
 import shutil
+import threading
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -562,8 +564,9 @@ def test_a_blocking_mart_failure_keeps_the_last_good_serving_file(
     }.items():
         monkeypatch.setenv(key, value)
 
+    instance = dg.DagsterInstance.ephemeral()
     result = defs.resolve_job_def("daily_health_job").execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(),
+        instance=instance,
         asset_selection=[
             mart_asset_key("fct_health_current"),
             dg.AssetKey(["serving", "healthmart_duckdb"]),
@@ -571,6 +574,21 @@ def test_a_blocking_mart_failure_keeps_the_last_good_serving_file(
         raise_on_error=False,
     )
     assert not result.success
+    # the run-failure sensor posts the failure to the configured webhook (a local server)
+    with WebhookServer() as webhook:
+        monkeypatch.setenv("HEALTHMART_ALERT_WEBHOOK", webhook.url)
+        context = dg.build_run_status_sensor_context(
+            sensor_name="run_failure_alert",
+            dagster_instance=instance,
+            dagster_run=result.dagster_run,
+            dagster_event=result.get_run_failure_event(),
+        ).for_run_failure()
+        defs.resolve_sensor_def("run_failure_alert")(context)
+    (alert,) = webhook.received
+    text = alert["text"]
+    assert text.startswith(f"healthmart: run {result.run_id} of daily_health_job failed.")
+    assert "gx_fct_health_current on marts/fct_health_current" in text
+    assert "the previous one is still served" in text
     (check,) = [e for e in result.get_asset_check_evaluations() if e.check_name.startswith("gx_")]
     assert (check.check_name, check.passed, check.severity) == (
         "gx_fct_health_current",
@@ -617,3 +635,34 @@ def test_validation_results_are_published(e2e_settings: Settings) -> None:
     assert all(blocking == 0 for _, _, blocking in rows)
     # the hand-made exports end 2026-03-31; support stops 11 days and survey 16 days before
     assert stale == [("raw_support",), ("raw_survey",)]
+
+
+class WebhookServer:
+    """A local HTTP server standing in for a chat webhook: it keeps the JSON bodies posted."""
+
+    def __init__(self) -> None:
+        received: list[dict] = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (the http.server API)
+                length = int(self.headers.get("Content-Length", 0))
+                received.append(json.loads(self.rfile.read(length)))
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.received = received
+        self.server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> WebhookServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()

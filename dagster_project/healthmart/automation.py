@@ -4,6 +4,13 @@ import hashlib
 
 import dagster as dg
 
+from healthmart.alerts import (
+    ENV_ALERT_WEBHOOK,
+    alert_webhook,
+    failure_alert,
+    post_alert,
+    run_failures,
+)
 from healthmart.resources import HealthmartSettings
 
 daily_health_job = dg.define_asset_job(
@@ -53,3 +60,24 @@ def new_exports_sensor(
     if fingerprint == context.cursor:
         return dg.SkipReason("no new or changed export files")
     return dg.SensorResult(run_requests=[dg.RunRequest(run_key=fingerprint)], cursor=fingerprint)
+
+
+@dg.run_failure_sensor(
+    name="run_failure_alert",
+    monitored_jobs=[daily_health_job],
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "Posts a failed run of the daily job (the failed step and its first error, the blocking "
+        "checks that failed, whether the previous serving file is still served) to the webhook "
+        "in HEALTHMART_ALERT_WEBHOOK (Slack-compatible JSON); does nothing when it is unset."
+    ),
+)
+def run_failure_alert(context: dg.RunFailureSensorContext) -> dg.SkipReason | None:
+    url = alert_webhook()
+    if url is None:
+        return dg.SkipReason(f"{ENV_ALERT_WEBHOOK} is not set: no alert sent")
+    run = context.dagster_run
+    steps, checks, published = run_failures(context.instance, run.run_id)
+    status = post_alert(url, failure_alert(run.run_id, run.job_name, steps, checks, published))
+    context.log.info(f"alert for run {run.run_id} posted ({status})")
+    return None

@@ -10,7 +10,12 @@ from healthmart.assets.dbt import dbt_asset_definitions
 from healthmart.assets.ingest import ingest_assets
 from healthmart.assets.run import run_assets
 from healthmart.assets.serving import serving_file
-from healthmart.automation import daily_health_job, daily_schedule, new_exports_sensor
+from healthmart.automation import (
+    daily_health_job,
+    daily_schedule,
+    new_exports_sensor,
+    run_failure_alert,
+)
 from healthmart.dbt_project import dbt_executable, dbt_project
 from healthmart.resources import HealthmartSettings, RunLock
 
@@ -22,7 +27,7 @@ defs = dg.Definitions(
     asset_checks=quality_checks,
     jobs=[daily_health_job],
     schedules=[daily_schedule],
-    sensors=[new_exports_sensor],
+    sensors=[new_exports_sensor, run_failure_alert],
     resources={
         "settings": SETTINGS,
         "run_lock": RunLock(settings=SETTINGS),
