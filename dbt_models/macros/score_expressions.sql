@@ -252,3 +252,16 @@
     {%- endfor -%}
     ({{ parts | join(' || ') }})
 {%- endmacro %}
+
+{#- The decile (1-10) that ntile(10) gives the row at 1-based `position` of `rows` rows: the
+    first rows % 10 deciles hold one row more than the others (fewer than 10 rows: one each). -#}
+{% macro _ntile_decile(position, rows) -%}
+    case
+        when ({{ position }}) <= (({{ rows }}) % 10) * (({{ rows }}) // 10 + 1)
+            then (({{ position }}) - 1) // (({{ rows }}) // 10 + 1) + 1
+        else (({{ rows }}) % 10)
+            + (({{ position }}) - (({{ rows }}) % 10) * (({{ rows }}) // 10 + 1) - 1)
+            // (({{ rows }}) // 10)
+            + 1
+    end
+{%- endmacro %}

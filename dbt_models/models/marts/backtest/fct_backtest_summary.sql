@@ -22,50 +22,23 @@ at_risk_threshold as (
     select severity as flagged_severity from tier_bands where tier = 'at_risk'
 ),
 
-grouped as (
-    select
-        preset, 'all' as segment, 'all' as period, account_id, score_date,
-        churned_within_horizon, computed_score, tier_severity
-    from observations
-    union all
-    select
-        preset, segment, 'all' as period, account_id, score_date,
-        churned_within_horizon, computed_score, tier_severity
-    from observations
-    union all
+-- The observations counted once per group and score value (scores have 2 decimals: at most
+-- 10,001 values per group, whatever the history's length): every rank below comes from these
+-- counts, not from sorting the observations (an average rank is the rows scored higher plus
+-- half the rows tied with it).
+by_score as (
+    {%- for grouping in [
+        ("'all'", "'all'"),
+        ("segment", "'all'"),
+        ("'all'", "cast(score_month as " ~ dbt.type_string() ~ ")"),
+    ] %}
     select
         preset,
-        'all' as segment,
-        cast(score_month as {{ dbt.type_string() }}) as period,
-        account_id,
-        score_date,
-        churned_within_horizon,
+        {{ grouping[0] }} as segment,
+        {{ grouping[1] }} as period,
         computed_score,
-        tier_severity
-    from observations
-),
-
-ranked as (
-    select
-        *,
-        -- rank 1 = healthiest; ties share their average rank
-        rank() over (partition by preset, segment, period order by computed_score desc)
-        + (count(*) over (partition by preset, segment, period, computed_score) - 1) / 2.0
-            as risk_rank,
-        ntile(10) over (
-            partition by preset, segment, period order by computed_score, account_id, score_date
-        ) as decile
-    from grouped
-),
-
-summarised as (
-    select
-        preset,
-        segment,
-        period,
         count(*) as observations,
-        cast(sum(case when churned_within_horizon then 1 else 0 end) as {{ dbt.type_bigint() }}) as churned,
-        sum(case when churned_within_horizon then risk_rank else 0 end) as churner_rank_sum,
+        sum(case when churned_within_horizon then 1 else 0 end) as churned,
         sum(case when tier_severity >= (select flagged_severity from at_risk_threshold) then 1 else 0 end)
             as flagged,
         sum(
@@ -74,11 +47,118 @@ summarised as (
                     and churned_within_horizon then 1
                 else 0
             end
-        ) as flagged_churned,
-        sum(case when decile = 1 then 1 else 0 end) as lowest_decile_observations,
-        sum(case when decile = 1 and churned_within_horizon then 1 else 0 end) as lowest_decile_churned
+        ) as flagged_churned
+    from observations
+    group by 1, 2, 3, 4
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+),
+
+ranked as (
+    select
+        *,
+        -- rows of the group scored higher (healthier) / lower than this value
+        coalesce(
+            sum(observations) over (
+                partition by preset, segment, period order by computed_score desc
+                rows between unbounded preceding and 1 preceding
+            ),
+            0
+        ) as scored_higher,
+        coalesce(
+            sum(observations) over (
+                partition by preset, segment, period order by computed_score
+                rows between unbounded preceding and 1 preceding
+            ),
+            0
+        ) as scored_lower,
+        sum(observations) over (partition by preset, segment, period) as group_observations
+    from by_score
+),
+
+-- The lowest decile is ntile(10) of the group ordered by score, account and date: its first
+-- ceil(n / 10) rows. They take every value below the boundary value and, of the rows at the
+-- boundary value, the first ones by account and date.
+boundaries as (
+    select
+        preset,
+        segment,
+        period,
+        computed_score as boundary_score,
+        (group_observations + 9) // 10 - scored_lower as rows_at_boundary
     from ranked
-    group by preset, segment, period
+    where scored_lower < (group_observations + 9) // 10
+        and scored_lower + observations >= (group_observations + 9) // 10
+),
+
+at_boundary as (
+    select
+        boundaries.preset,
+        boundaries.segment,
+        boundaries.period,
+        observations.churned_within_horizon,
+        boundaries.rows_at_boundary,
+        row_number() over (
+            partition by boundaries.preset, boundaries.segment, boundaries.period
+            order by observations.account_id, observations.score_date
+        ) as position
+    from boundaries
+    inner join observations
+        on observations.preset = boundaries.preset
+        and observations.computed_score = boundaries.boundary_score
+        and (boundaries.segment = 'all' or observations.segment = boundaries.segment)
+        and (
+            boundaries.period = 'all'
+            or cast(observations.score_month as {{ dbt.type_string() }}) = boundaries.period
+        )
+),
+
+lowest_decile_churned as (
+    select
+        ranked.preset,
+        ranked.segment,
+        ranked.period,
+        sum(case when ranked.computed_score < boundaries.boundary_score then ranked.churned else 0 end)
+        + coalesce(max(boundary_churned.churned), 0) as churned
+    from ranked
+    inner join boundaries
+        on ranked.preset = boundaries.preset
+        and ranked.segment = boundaries.segment
+        and ranked.period = boundaries.period
+    left join (
+        select preset, segment, period, sum(case when churned_within_horizon then 1 else 0 end) as churned
+        from at_boundary
+        where position <= rows_at_boundary
+        group by preset, segment, period
+    ) as boundary_churned
+        on ranked.preset = boundary_churned.preset
+        and ranked.segment = boundary_churned.segment
+        and ranked.period = boundary_churned.period
+    group by ranked.preset, ranked.segment, ranked.period
+),
+
+summarised as (
+    select
+        ranked.preset,
+        ranked.segment,
+        ranked.period,
+        cast(sum(ranked.observations) as {{ dbt.type_bigint() }}) as observations,
+        cast(sum(ranked.churned) as {{ dbt.type_bigint() }}) as churned,
+        -- twice the churners' rank sum, an integer: rank = scored_higher + (observations + 1) / 2
+        sum(ranked.churned * (2 * ranked.scored_higher + ranked.observations + 1))
+            as churner_rank_sum_x2,
+        sum(ranked.flagged) as flagged,
+        sum(ranked.flagged_churned) as flagged_churned,
+        max((ranked.group_observations + 9) // 10) as lowest_decile_observations,
+        max(lowest_decile_churned.churned) as lowest_decile_churned
+    from ranked
+    left join lowest_decile_churned
+        on ranked.preset = lowest_decile_churned.preset
+        and ranked.segment = lowest_decile_churned.segment
+        and ranked.period = lowest_decile_churned.period
+    group by ranked.preset, ranked.segment, ranked.period
 )
 
 select
@@ -95,8 +175,8 @@ select
     -- quality of the score
     case
         when churned > 0 and churned < observations
-            then (churner_rank_sum - churned * (churned + 1) / 2.0)
-            / (cast(churned as double) * (observations - churned))
+            then cast(churner_rank_sum_x2 - churned * (churned + 1) as double)
+            / (2.0 * cast(churned as double) * (observations - churned))
     end as auc,
     cast(flagged_churned as double) / nullif(flagged, 0) as precision_at_risk,
     cast(flagged_churned as double) / nullif(churned, 0) as recall_at_risk,
