@@ -463,7 +463,7 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> PublishedRun:
     try:
         readers.append(start_reader(settings.serving_path, "hold", root / "holding.json"))
         readers.append(start_reader(settings.serving_path, "reconnect", root / "reconnect.json"))
-        returncode = run(settings, SAMPLE_ACCOUNTS, SAMPLE_MONTHS, SAMPLE_SEED)
+        returncode = run(settings, SAMPLE_ACCOUNTS, SAMPLE_MONTHS, SAMPLE_SEED, sample=True)
         readers[1].wait_for(".changed", timeout=60)
         holding, reconnecting = (reader.stop() for reader in readers)
     finally:
