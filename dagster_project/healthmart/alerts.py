@@ -17,8 +17,9 @@ from dataclasses import dataclass
 
 import dagster as dg
 
+from healthmart.assets.serving import SERVING_KEY
+
 ENV_ALERT_WEBHOOK = "HEALTHMART_ALERT_WEBHOOK"
-SERVING_KEY = dg.AssetKey(["serving", "healthmart_duckdb"])
 
 
 @dataclass(frozen=True)

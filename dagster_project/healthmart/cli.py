@@ -26,6 +26,7 @@ import duckdb
 from healthmart.contract import SOURCES
 from healthmart.dbt_project import parse_dbt
 from healthmart.ingest import IngestConfigError, list_export_files, load_ingest_config
+from healthmart.planning import recorded_plan
 from healthmart.run_range import NOT_BEFORE_TAG, RESTATE_TAG
 from healthmart.runlock import RunLockBusy, lock_timeout, run_lock
 from healthmart.settings import ENV_INGEST_CONFIG, PROJECT_ROOT, Settings
@@ -150,10 +151,12 @@ def _run_locked(
             raise_on_error=False,
         )
 
+    recorded = None
     if settings.warehouse_path.exists():
         con = duckdb.connect(str(settings.warehouse_path), read_only=True)
         try:
             _print_ingest_problems(con, run_id)
+            recorded = recorded_plan(con, run_id)
         finally:
             con.close()
     plan = {
@@ -178,15 +181,8 @@ def _run_locked(
                 file=sys.stderr,
             )
         return 1
-    if plan is not None and plan["range_start"].value != "none":
-        print(
-            _scored_dates(
-                settings,
-                date.fromisoformat(plan["range_start"].value),
-                date.fromisoformat(plan["range_end"].value),
-            ),
-            flush=True,
-        )
+    if recorded is not None and recorded.start is not None:
+        print(_scored_dates(settings, recorded.start, recorded.end), flush=True)
 
     from healthmart.summary import render_summary
 

@@ -213,7 +213,7 @@ def plan_scoring_range(
     )
 
 
-def per_date_tables(manifest: Mapping) -> list[str]:
+def tables_dropped_before_a_rebuild(manifest: Mapping) -> list[str]:
     """The incremental models (schema.table) dropped before a full rebuild: the per-scoring-
     date ones and the whole-history tables updated from the first changed date."""
     out = []
@@ -296,16 +296,16 @@ def record_plan(
         "update ingest_meta.scoring_runs set status = 'interrupted' "
         "where status in ('running', 'running from tags')"
     )
+    if plan.start is None:
+        status = "nothing to rebuild"
+    else:
+        status = "running" if planned else "running from tags"
     con.execute(
         "insert into ingest_meta.scoring_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             run_id,
             datetime.now(UTC).replace(tzinfo=None),
-            "nothing to rebuild"
-            if plan.start is None
-            else "running"
-            if planned
-            else "running from tags",
+            status,
             plan.start,
             plan.end,
             plan.full,
@@ -334,13 +334,10 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: str) -> str | None:
 
 @dataclass(frozen=True)
 class RunPlan:
-    """The plan a run recorded: its range (None when nothing needs building)."""
+    """The range a run's plan recorded (None when nothing needs building)."""
 
     start: date | None
     end: date | None
-    full: bool
-    reason: str
-    status: str
 
 
 def recorded_plan(con: duckdb.DuckDBPyConnection, run_id: str) -> RunPlan | None:
@@ -349,8 +346,7 @@ def recorded_plan(con: duckdb.DuckDBPyConnection, run_id: str) -> RunPlan | None
     if "scoring_runs" not in tables(con, "ingest_meta"):
         return None
     row = con.execute(
-        "select range_start, range_end, full_rebuild, reason, status "
-        "from ingest_meta.scoring_runs where run_id = ?",
+        "select range_start, range_end from ingest_meta.scoring_runs where run_id = ?",
         [run_id],
     ).fetchone()
     return RunPlan(*row) if row else None

@@ -12,20 +12,19 @@ import json
 import dagster as dg
 from dagster import AssetExecutionContext
 
-from healthmart.assets.dbt import PLAN_KEY, mart_asset_key
+from healthmart.assets.dbt import PLAN_KEY
 from healthmart.assets.ingest import ingest_assets
+from healthmart.assets.serving import SERVING_KEY
 from healthmart.dbt_project import dbt_project
 from healthmart.planning import (
     finish_run,
-    per_date_tables,
     plan_run,
     record_plan,
     scoring_hash,
+    tables_dropped_before_a_rebuild,
 )
 from healthmart.resources import HealthmartSettings, RunLock, warehouse_connection
 from healthmart.run_range import run_date_range, today
-
-SERVING_KEY = dg.AssetKey(["serving", "healthmart_duckdb"])
 
 
 @dg.asset(
@@ -64,7 +63,7 @@ def scoring_plan(
         if plan.full:
             # From scratch: no scored date outside the new range may linger.
             manifest = json.loads(dbt_project.manifest_path.read_text())
-            for table in per_date_tables(manifest):
+            for table in tables_dropped_before_a_rebuild(manifest):
                 con.execute(f"drop table if exists {table}")
         record_plan(
             con,
@@ -106,7 +105,7 @@ def scoring_run_record(
 @dg.asset(
     key=["serving", "health_report"],
     group_name="serving",
-    deps=[SERVING_KEY, mart_asset_key("fct_health_current")],
+    deps=[SERVING_KEY],
     description=(
         "The HTML health report of the published serving file (HEALTHMART_REPORT_PATH, "
         "default reports/health_report.html): tiers, movers, actions, backtest."

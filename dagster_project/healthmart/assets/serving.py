@@ -14,6 +14,8 @@ from healthmart.dbt_project import dbt_project
 from healthmart.publish import PUBLISHED_SCHEMAS, ChangedDates, publish_serving_file
 from healthmart.resources import HealthmartSettings, RunLock
 
+SERVING_KEY = dg.AssetKey(["serving", "healthmart_duckdb"])
+
 PUBLISHED_MODELS = (
     "dim_accounts",
     "fct_signal_scores_wide",
@@ -68,7 +70,7 @@ def changed_dates(window: tuple[date, date] | None) -> ChangedDates | None:
 
 
 @dg.asset(
-    key=["serving", "healthmart_duckdb"],
+    key=SERVING_KEY,
     group_name="serving",
     description=(
         "The serving DuckDB file (HEALTHMART_SERVING_PATH) that BI tools and analysts open "

@@ -78,6 +78,12 @@ ranked as (
     from by_score
 ),
 
+-- ntile(10)'s first decile: ceil(n / 10) rows
+sized as (
+    select *, (group_observations + 9) // 10 as lowest_decile_rows
+    from ranked
+),
+
 -- The lowest decile is ntile(10) of the group ordered by score, account and date: its first
 -- ceil(n / 10) rows. They take every value below the boundary value and, of the rows at the
 -- boundary value, the first ones by account and date.
@@ -87,10 +93,10 @@ boundaries as (
         segment,
         period,
         computed_score as boundary_score,
-        (group_observations + 9) // 10 - scored_lower as rows_at_boundary
-    from ranked
-    where scored_lower < (group_observations + 9) // 10
-        and scored_lower + observations >= (group_observations + 9) // 10
+        lowest_decile_rows - scored_lower as rows_at_boundary
+    from sized
+    where scored_lower < lowest_decile_rows
+        and scored_lower + observations >= lowest_decile_rows
 ),
 
 at_boundary as (
@@ -141,24 +147,24 @@ lowest_decile_churned as (
 
 summarised as (
     select
-        ranked.preset,
-        ranked.segment,
-        ranked.period,
-        cast(sum(ranked.observations) as {{ dbt.type_bigint() }}) as observations,
-        cast(sum(ranked.churned) as {{ dbt.type_bigint() }}) as churned,
+        sized.preset,
+        sized.segment,
+        sized.period,
+        cast(sum(sized.observations) as {{ dbt.type_bigint() }}) as observations,
+        cast(sum(sized.churned) as {{ dbt.type_bigint() }}) as churned,
         -- twice the churners' rank sum, an integer: rank = scored_higher + (observations + 1) / 2
-        sum(ranked.churned * (2 * ranked.scored_higher + ranked.observations + 1))
+        sum(sized.churned * (2 * sized.scored_higher + sized.observations + 1))
             as churner_rank_sum_x2,
-        sum(ranked.flagged) as flagged,
-        sum(ranked.flagged_churned) as flagged_churned,
-        max((ranked.group_observations + 9) // 10) as lowest_decile_observations,
+        sum(sized.flagged) as flagged,
+        sum(sized.flagged_churned) as flagged_churned,
+        max(sized.lowest_decile_rows) as lowest_decile_observations,
         max(lowest_decile_churned.churned) as lowest_decile_churned
-    from ranked
+    from sized
     left join lowest_decile_churned
-        on ranked.preset = lowest_decile_churned.preset
-        and ranked.segment = lowest_decile_churned.segment
-        and ranked.period = lowest_decile_churned.period
-    group by ranked.preset, ranked.segment, ranked.period
+        on sized.preset = lowest_decile_churned.preset
+        and sized.segment = lowest_decile_churned.segment
+        and sized.period = lowest_decile_churned.period
+    group by sized.preset, sized.segment, sized.period
 )
 
 select
