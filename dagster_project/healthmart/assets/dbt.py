@@ -18,7 +18,7 @@ from dagster_dbt import (
 )
 
 from healthmart.dbt_project import dbt_project
-from healthmart.planning import recorded_plan
+from healthmart.planning import data_date_span, recorded_plan, tables
 from healthmart.resources import HealthmartSettings, RunLock, warehouse_connection
 from healthmart.run_range import run_date_range
 from healthmart.settings import Settings
@@ -122,24 +122,53 @@ PER_DATE_TAG = "tag:per_scoring_date"
 SUMMARY_TAG = "tag:history_summary"
 
 
+def history_input_names(manifest: Mapping[str, Any]) -> list[str]:
+    """The models and seeds that are neither per-date (PER_DATE_TAG) nor history summaries
+    (SUMMARY_TAG): the config, staging and whole-history inputs the scoring reads."""
+    phased = {PER_DATE_TAG.removeprefix("tag:"), SUMMARY_TAG.removeprefix("tag:")}
+    return sorted(
+        node["name"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] in ("model", "seed") and not phased & set(node["tags"])
+    )
+
+
+def account_days_bound(settings: Settings, window: tuple[date, date] | None) -> int:
+    """At most how many account-days a run scores: its range (else the exports' whole date
+    span and the day after) times the accounts loaded. Read before the build, so that a run
+    small enough for one `dbt build` gets one."""
+    with warehouse_connection(settings, read_only=True) as con:
+        span = data_date_span(con)
+        if window is None:
+            if span is None:
+                return 0
+            window = (span[0], span[1] + timedelta(days=1))
+        if "accounts" not in tables(con, "raw"):
+            return 0
+        (accounts,) = con.execute("select count(distinct account_id) from raw.accounts").fetchone()
+    return accounts * ((window[1] - window[0]).days + 1)
+
+
 def _build(
     context: AssetExecutionContext,
     dbt: DbtCliResource,
-    settings: HealthmartSettings,
+    settings: Settings,
+    window: tuple[date, date] | None,
     extra_vars: dict[str, str] | None = None,
+    exclude: str | None = None,
     stream: bool = True,
-    window: tuple[date, date] | None = None,
 ) -> Iterator[Any]:
-    """One `dbt build` of the asset's selection over the window's scoring dates (None: all
-    the data supports); stream=False runs it without reporting its events (raises when it
-    fails)."""
-    resolved = settings.resolve()
-    variables = dbt_vars(window, resolved.preset) | (extra_vars or {})
-    context.log.info(f"dbt build with vars {variables} on {resolved.warehouse_path}")
-    # A test runs in the invocation that builds all of its parents (`buildable`), so a test
-    # over a per-date mart and a history mart runs once, after both are built.
-    with _environment(resolved.dbt_env() | {"DBT_INDIRECT_SELECTION": "buildable"}):
-        invocation = dbt.cli(["build", "--vars", json.dumps(variables)], context=context)
+    """One `dbt build` of the run's selection (less `exclude`) over the window's scoring
+    dates (None: all the data supports); stream=False runs it without reporting its events
+    (raises when it fails)."""
+    variables = dbt_vars(window, settings.preset) | (extra_vars or {})
+    args = ["build", "--vars", json.dumps(variables)]
+    if exclude:
+        args += ["--exclude", exclude]
+    context.log.info(f"dbt {' '.join(args)} on {settings.warehouse_path}")
+    # A test runs in the invocation that builds all of its parents (`buildable`).
+    with _environment(settings.dbt_env() | {"DBT_INDIRECT_SELECTION": "buildable"}):
+        invocation = dbt.cli(args, context=context)
         if stream:
             yield from invocation.stream()
         else:
@@ -149,90 +178,58 @@ def _build(
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     dagster_dbt_translator=translator,
-    exclude=f"{PER_DATE_TAG} {SUMMARY_TAG}",
-    name="dbt_history_inputs",
+    name="dbt_build",
 )
-def dbt_history_inputs(
+def dbt_build(
     context: AssetExecutionContext,
     dbt: DbtCliResource,
     settings: HealthmartSettings,
     run_lock: RunLock,
 ) -> Iterator[Any]:
-    """Config seeds, staging views and the whole-history intermediates, rebuilt every run
-    that scores a date (a run whose plan has nothing to rebuild builds nothing)."""
-    build, window = run_scoring_dates(context.run, settings.resolve())
-    if build:
-        yield from _build(context, dbt, settings, window=window)
-    else:
-        context.log.info("nothing to rebuild (see the run's plan): no dbt build")
+    """Seeds, staging, signals, scores, marts and their tests for the run's scoring dates
+    (its plan; without one its range tags, else every date the data supports): one
+    `dbt build`, the per-date models replacing those dates only.
 
-
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    dagster_dbt_translator=translator,
-    select=PER_DATE_TAG,
-    name="dbt_scored_dates",
-)
-def dbt_scored_dates(
-    context: AssetExecutionContext,
-    dbt: DbtCliResource,
-    settings: HealthmartSettings,
-    run_lock: RunLock,
-) -> Iterator[Any]:
-    """Signals, scores and the per-date marts for the run's scoring dates (its plan;
-    without one its range tags, else every date the data supports): a `dbt build` over the
-    range, incremental models replacing those dates only. A range of more account-days
-    than the build_account_days setting is built in consecutive parts, one `dbt build`
-    each (memory stays that of one part); each part reads the dates an earlier part
-    published as published (dbt var published_from). The events of the last part are the
-    assets' results; a failing test in any part stops the run."""
+    A range of more account-days than the build_account_days setting is built in
+    consecutive parts so that memory stays that of one part: first the whole-history inputs
+    (config, staging, usage days), then the per-date models one part at a time, one `dbt
+    build` each (a later part reads the dates an earlier one published: dbt var
+    published_from), the last part with the history summaries. A failing test in any part
+    stops the run."""
     resolved = settings.resolve()
     build, window = run_scoring_dates(context.run, resolved)
     if not build:
         context.log.info("nothing to rebuild (see the run's plan): no dbt build")
         return
-    supported, accounts = supported_range(resolved)
-    parts = build_parts(window, supported, accounts, resolved.build_account_days)
-    if len(parts) <= 1:
-        yield from _build(context, dbt, settings, window=window)
+    if account_days_bound(resolved, window) <= resolved.build_account_days:
+        yield from _build(context, dbt, resolved, window)
         return
-    context.log.info(
-        f"{len(parts)} parts of at most {resolved.build_account_days:,} account-days "
-        f"({accounts:,} accounts): {parts[0][0]} .. {parts[-1][1]}"
-    )
-    for number, (first, last) in enumerate(parts, start=1):
-        extra = {"start_date": first.isoformat(), "end_date": last.isoformat()}
-        if number > 1:
-            extra["published_from"] = parts[0][0].isoformat()
-        context.log.info(f"part {number} of {len(parts)}: {first} .. {last}")
+    yield from _build(context, dbt, resolved, window, exclude=f"{PER_DATE_TAG} {SUMMARY_TAG}")
+    supported, accounts = supported_range(resolved)
+    parts = build_parts(window, supported, accounts, resolved.build_account_days) or [None]
+    inputs = " ".join(history_input_names(json.loads(dbt_project.manifest_path.read_text())))
+    if len(parts) > 1:
+        context.log.info(
+            f"{len(parts)} parts of at most {resolved.build_account_days:,} account-days "
+            f"({accounts:,} accounts): {parts[0][0]} .. {parts[-1][1]}"
+        )
+    for number, part in enumerate(parts, start=1):
+        extra = {}
+        if part is not None:
+            extra = {"start_date": part[0].isoformat(), "end_date": part[1].isoformat()}
+            if number > 1:
+                extra["published_from"] = parts[0][0].isoformat()
+            context.log.info(f"part {number} of {len(parts)}: {part[0]} .. {part[1]}")
         if number < len(parts):
-            for _ in _build(context, dbt, settings, extra, stream=False):
+            for _ in _build(
+                context, dbt, resolved, window, extra, f"{inputs} {SUMMARY_TAG}", stream=False
+            ):
                 pass
         else:
-            yield from _build(context, dbt, settings, extra)
+            yield from _build(context, dbt, resolved, window, extra, inputs)
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    dagster_dbt_translator=translator,
-    select=SUMMARY_TAG,
-    name="dbt_history_summaries",
-)
-def dbt_history_summaries(
-    context: AssetExecutionContext,
-    dbt: DbtCliResource,
-    settings: HealthmartSettings,
-    run_lock: RunLock,
-) -> Iterator[Any]:
-    """Marts over the whole scored history: current scores, cohort churn, backtest."""
-    build, window = run_scoring_dates(context.run, settings.resolve())
-    if build:
-        yield from _build(context, dbt, settings, window=window)
-    else:
-        context.log.info("nothing to rebuild (see the run's plan): no dbt build")
-
-
-dbt_asset_definitions = [dbt_history_inputs, dbt_scored_dates, dbt_history_summaries]
+dbt_asset_definitions = [dbt_build]
 
 
 def mart_asset_key(model: str) -> dg.AssetKey:
