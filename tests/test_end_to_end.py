@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from healthmart.settings import Settings
+from healthmart.dbt_project import dbt_executable
+from healthmart.settings import DBT_PROJECT_DIR, Settings
 
 ACCOUNTS = """account_id,account_name,industry,employees,segment,plan,region,csm_owner,signup_date,contract_start,contract_end,arr,licensed_seats,updated_at
 A,Acme,retail,80,smb,growth,EMEA,Ann,2024-01-01,2026-01-01,2026-12-31,12000,10,2026-01-01T00:00:00Z
@@ -312,3 +315,23 @@ def test_dim_accounts_lifecycle(serving) -> None:
         ("C", "mature", 455),
         ("D", "mature", 821),
     ]
+
+
+def test_dbt_unit_tests_pass(e2e_settings: Settings, tmp_path: Path) -> None:
+    """The dbt unit tests (the normalisation and scoring maths on fixed rows) run here, on the
+    end-to-end warehouse, not in every run of the job: each must pass, and all must run."""
+    manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
+    expected = set(manifest.get("unit_tests", {}))
+    assert len(expected) >= 10
+    result = subprocess.run(
+        [dbt_executable(), "test", "--select", "test_type:unit", "--profiles-dir", "."]
+        + ["--target-path", str(tmp_path / "target")],
+        cwd=DBT_PROJECT_DIR,
+        env={**os.environ, **e2e_settings.dbt_env()},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+    assert {r["unique_id"] for r in results} == expected
+    assert {r["status"] for r in results} == {"pass"}

@@ -166,8 +166,11 @@ def _build(
     if exclude:
         args += ["--exclude", exclude]
     context.log.info(f"dbt {' '.join(args)} on {settings.warehouse_path}")
-    # A test runs in the invocation that builds all of its parents (`buildable`).
-    with _environment(settings.dbt_env() | {"DBT_INDIRECT_SELECTION": "buildable"}):
+    # A test runs in the invocation that builds all of its parents (`buildable`). The dbt
+    # unit tests check the SQL, not the data: the test suite runs them (`make test`), the
+    # runs do not.
+    env = {"DBT_INDIRECT_SELECTION": "buildable", "DBT_EXCLUDE_RESOURCE_TYPES": "unit_test"}
+    with _environment(settings.dbt_env() | env):
         invocation = dbt.cli(args, context=context)
         if stream:
             yield from invocation.stream()
