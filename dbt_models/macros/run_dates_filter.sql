@@ -2,12 +2,12 @@
     tests cost one day, not the whole history.
 
     Every data test gets `where: "__run_dates__"` (dbt_project.yml). For a test of a model
-    tagged per_scoring_date, the placeholder becomes the run's range (dbt vars start_date /
+    tagged per_scoring_date, the placeholder becomes the run's range (run_var start_date /
     end_date; the whole table when they are not set); for any other test, no filter.
     Singular tests call run_dates_condition() themselves. -#}
 {% macro run_dates_condition(column='score_date') -%}
-    {%- set start_var = var('start_date', '') -%}
-    {%- set end_var = var('end_date', '') -%}
+    {%- set start_var = run_var('start_date') -%}
+    {%- set end_var = run_var('end_date') -%}
     {%- if start_var and end_var -%}
         {{ column }} between cast('{{ start_var }}' as date) and cast('{{ end_var }}' as date)
     {%- elif start_var -%}

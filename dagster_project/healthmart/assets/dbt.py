@@ -73,13 +73,16 @@ def run_scoring_dates(
     return True, (plan.start, plan.end)
 
 
-def dbt_vars(window: tuple[date, date] | None, preset: str) -> dict[str, str]:
-    """dbt vars of a run: its scoring-date range and the preset."""
-    variables = {"preset": preset}
-    if window is not None:
-        variables["start_date"] = window[0].isoformat()
-        variables["end_date"] = window[1].isoformat()
-    return variables
+def run_env(window: tuple[date, date] | None) -> dict[str, str]:
+    """The run's scoring range for its `dbt build` (macros/run_var.sql): environment
+    variables, not dbt vars, so that dbt reuses the parse of the last run (a change of vars
+    makes dbt parse the whole project again). Empty: every date the data supports."""
+    start, end = (d.isoformat() for d in window) if window is not None else ("", "")
+    return {
+        "HEALTHMART_RUN_START_DATE": start,
+        "HEALTHMART_RUN_END_DATE": end,
+        "HEALTHMART_RUN_PUBLISHED_FROM": "",
+    }
 
 
 def build_parts(
@@ -154,23 +157,24 @@ def _build(
     dbt: DbtCliResource,
     settings: Settings,
     window: tuple[date, date] | None,
-    extra_vars: dict[str, str] | None = None,
+    extra_env: dict[str, str] | None = None,
     exclude: str | None = None,
     stream: bool = True,
 ) -> Iterator[Any]:
     """One `dbt build` of the run's selection (less `exclude`) over the window's scoring
     dates (None: all the data supports); stream=False runs it without reporting its events
     (raises when it fails)."""
-    variables = dbt_vars(window, settings.preset) | (extra_vars or {})
-    args = ["build", "--vars", json.dumps(variables)]
+    variables = run_env(window) | (extra_env or {})
+    args = ["build"]
     if exclude:
         args += ["--exclude", exclude]
-    context.log.info(f"dbt {' '.join(args)} on {settings.warehouse_path}")
+    shown = ", ".join(f"{key}={value}" for key, value in variables.items() if value)
+    context.log.info(f"dbt {' '.join(args)} ({shown or 'every date'}) on {settings.warehouse_path}")
     # A test runs in the invocation that builds all of its parents (`buildable`). The dbt
     # unit tests check the SQL, not the data: the test suite runs them (`make test`), the
     # runs do not.
     env = {"DBT_INDIRECT_SELECTION": "buildable", "DBT_EXCLUDE_RESOURCE_TYPES": "unit_test"}
-    with _environment(settings.dbt_env() | env):
+    with _environment(settings.dbt_env() | env | variables):
         invocation = dbt.cli(args, context=context)
         if stream:
             yield from invocation.stream()
@@ -196,7 +200,7 @@ def dbt_build(
     A range of more account-days than the build_account_days setting is built in
     consecutive parts so that memory stays that of one part: first the whole-history inputs
     (config, staging, usage days), then the per-date models one part at a time, one `dbt
-    build` each (a later part reads the dates an earlier one published: dbt var
+    build` each (a later part reads the dates an earlier one published: run_var
     published_from), the last part with the history summaries. A failing test in any part
     stops the run."""
     resolved = settings.resolve()
@@ -219,9 +223,9 @@ def dbt_build(
     for number, part in enumerate(parts, start=1):
         extra = {}
         if part is not None:
-            extra = {"start_date": part[0].isoformat(), "end_date": part[1].isoformat()}
+            extra = run_env(part)
             if number > 1:
-                extra["published_from"] = parts[0][0].isoformat()
+                extra["HEALTHMART_RUN_PUBLISHED_FROM"] = parts[0][0].isoformat()
             context.log.info(f"part {number} of {len(parts)}: {part[0]} .. {part[1]}")
         if number < len(parts):
             for _ in _build(

@@ -32,7 +32,7 @@
 {%- set config = scoring_config() %}
 {%- set signals = measured_signals_checked(config) %}
 {%- set presets = assigned_presets() %}
-{%- set published_from = var('published_from', '') %}
+{%- set published_from = run_var('published_from') %}
 
 with
 

@@ -8,11 +8,11 @@
 -- fct_health_drivers can split a 30-day change into data, weighting and restatement. The
 -- marts publish the run dates only (is_run_date).
 
-{%- set start_var = var('start_date', '') %}
-{%- set end_var = var('end_date', '') %}
+{%- set start_var = run_var('start_date') %}
+{%- set end_var = run_var('end_date') %}
 {#- dates from published_from on were published earlier in the same run (a long range is
     built in parts): their look-back rows are read as published, not computed again #}
-{%- set published_from = var('published_from', '') %}
+{%- set published_from = run_var('published_from') %}
 {#- the drivers compare a score with the one 30 days before it (as delta_30d does) #}
 {%- set lookback_days = 30 %}
 
