@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from healthmart.cli import parse_dbt, run
-from healthmart.settings import DBT_PROJECT_DIR, Settings
+from healthmart.core.settings import DBT_PROJECT_DIR, Settings
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

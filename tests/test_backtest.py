@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from healthmart.cli import run
-from healthmart.settings import Settings
+from healthmart.core.settings import Settings
 from sklearn.metrics import roc_auc_score
 
 HORIZON = 90

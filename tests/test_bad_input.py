@@ -28,7 +28,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from healthmart.cli import run
-from healthmart.ingest import (
+from healthmart.core.settings import Settings
+from healthmart.defs.ingest.load import (
     IngestConfig,
     IngestConfigError,
     ingest_all,
@@ -36,7 +37,6 @@ from healthmart.ingest import (
     load_ingest_config,
     parse_ingest_config,
 )
-from healthmart.settings import Settings
 from test_end_to_end import write_exports
 from test_late_data import mart_differences
 

@@ -25,8 +25,8 @@ from healthmart.bench.checks import (
 )
 from healthmart.bench.exports import add_new_day, last_activity_date
 from healthmart.cli import run
+from healthmart.core.settings import Settings
 from healthmart.generate import generate_exports
-from healthmart.settings import Settings
 
 
 def write_corrections(exports: Path) -> dict[str, str]:

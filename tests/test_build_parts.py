@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from healthmart.assets.dbt import build_parts
+from healthmart.defs.dbt.assets import build_parts
 
 SUPPORTED = (date(2026, 1, 31), date(2026, 12, 1))
 

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from healthmart.dbt_project import dbt_executable
-from healthmart.settings import DBT_PROJECT_DIR, PROJECT_ROOT
+from healthmart.core.settings import DBT_PROJECT_DIR, PROJECT_ROOT
+from healthmart.defs.dbt.project import dbt_executable
 
 
 def copy_project(tmp_path: Path) -> Path:

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from healthmart.contract import SOURCES
+from healthmart.core.contract import SOURCES
+from healthmart.core.resources import HealthmartSettings
+from healthmart.core.run_range import SCORE_FROM_TAG, SCORE_TO_TAG, range_tags, run_date_range
+from healthmart.core.settings import PROJECT_ROOT
 from healthmart.definitions import defs
-from healthmart.resources import HealthmartSettings
-from healthmart.run_range import SCORE_FROM_TAG, SCORE_TO_TAG, range_tags, run_date_range
-from healthmart.settings import PROJECT_ROOT
 
 
 def test_definitions_load_with_the_whole_graph() -> None:
@@ -102,7 +102,7 @@ def test_expectation_suites_are_blocking_checks_of_the_ingest_and_mart_assets() 
         (f"marts/{m}", f"gx_{m}")
         for m in ("dim_accounts", "fct_signal_scores", "fct_health_scores", "fct_health_current")
     }
-    from healthmart.assets.checks import quality_checks
+    from healthmart.defs.quality.checks import quality_checks
 
     for checks in quality_checks:
         (spec,) = checks.check_specs

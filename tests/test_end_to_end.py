@@ -24,8 +24,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from healthmart.dbt_project import dbt_executable
-from healthmart.settings import DBT_PROJECT_DIR, Settings
+from healthmart.core.settings import DBT_PROJECT_DIR, Settings
+from healthmart.defs.dbt.project import dbt_executable
 
 ACCOUNTS = """account_id,account_name,industry,employees,segment,plan,region,csm_owner,signup_date,contract_start,contract_end,arr,licensed_seats,updated_at
 A,Acme,retail,80,smb,growth,EMEA,Ann,2024-01-01,2026-01-01,2026-12-31,12000,10,2026-01-01T00:00:00Z

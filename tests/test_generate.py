@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from healthmart.contract import SOURCES
+from healthmart.core.contract import SOURCES
 from healthmart.generate import data_window, generate_exports
 
 END = date(2026, 9, 30)

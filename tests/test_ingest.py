@@ -1,4 +1,4 @@
-"""Tests for healthmart.ingest: export files -> raw tables, quarantine and load log."""
+"""Tests for healthmart.defs.ingest.load: export files -> raw tables, quarantine and load log."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from healthmart.ingest import SourceResult, ingest_all, ingest_source
+from healthmart.defs.ingest.load import SourceResult, ingest_all, ingest_source
 
 BILLING_HEADER = (
     "invoice_id,account_id,issued_date,due_date,amount,currency,paid_date,status,updated_at"

@@ -35,16 +35,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from conftest import run_job_once
-from healthmart.assets.dbt import build_parts, supported_range
 from healthmart.cli import run
-from healthmart.ingest import ingest_all
-from healthmart.planning import (
+from healthmart.core.settings import PROJECT_ROOT, Settings
+from healthmart.defs.dbt.assets import build_parts, supported_range
+from healthmart.defs.dbt.planning import (
     SCORING_RUNS_DDL,
     ScoringRange,
     data_date_span,
     plan_scoring_range,
 )
-from healthmart.settings import PROJECT_ROOT, Settings
+from healthmart.defs.ingest.load import ingest_all
 from test_end_to_end import SUPPORT, usage_rows, write_exports
 
 LATE_DAY = "2026-02-15"

@@ -21,16 +21,17 @@ import dagster as dg
 import duckdb
 import great_expectations as gx
 import pytest
-from healthmart.contract import SOURCES
-from healthmart.ingest import ingest_all
-from healthmart.quality.results import (
+from healthmart.core.contract import SOURCES
+from healthmart.core.settings import Settings
+from healthmart.defs.ingest.load import ingest_all
+from healthmart.defs.quality.results import (
     RESULTS_TABLE,
     pending_files,
     record,
     suite_scope,
     validate_and_record,
 )
-from healthmart.quality.suites import (
+from healthmart.defs.quality.suites import (
     CRITICAL,
     DUPLICATES,
     EXPECTATIONS_DIR,
@@ -43,8 +44,7 @@ from healthmart.quality.suites import (
     load_suites,
     parameters_for,
 )
-from healthmart.quality.validate import validate_suite
-from healthmart.settings import Settings
+from healthmart.defs.quality.validate import validate_suite
 
 SUITE_FILES = sorted(p for p in EXPECTATIONS_DIR.glob("*.json") if p.name != PARAMETERS_FILE)
 LAST_DAY = date(2024, 5, 9)  # the newest date of the hand-made exports (the scoring date)
@@ -171,7 +171,7 @@ def test_suite_file_is_a_valid_gx_suite(path: Path) -> None:
 
 @pytest.mark.parametrize("source", list(SOURCES))
 def test_export_suite_file_holds_what_the_contract_derives(source: str) -> None:
-    """A contract change shows up in the suites (python -m healthmart.quality.suites)."""
+    """A contract change shows up in the suites (python -m healthmart.defs.quality.suites)."""
     path = EXPECTATIONS_DIR / f"raw_{source}.json"
     on_file = {
         json.dumps([e["type"], e["kwargs"], e["severity"]], sort_keys=True)
@@ -216,7 +216,7 @@ def test_survey_suite_has_the_nps_and_csat_ranges() -> None:
 
 
 def test_a_source_without_a_suite_file_gets_the_derived_suite(tmp_path: Path) -> None:
-    from healthmart.assets.checks import load_suite
+    from healthmart.defs.quality.checks import load_suite
 
     suite = load_suite(tmp_path, "raw_usage")
     assert suite.path is None
@@ -540,8 +540,8 @@ def test_a_blocking_mart_failure_keeps_the_last_good_serving_file(
 ) -> None:
     """Rebuild fct_health_current against a suite that allows no score above 1: its check fails,
     the serving asset does not run, the published file is byte for byte the previous one."""
-    from healthmart.assets.dbt import mart_asset_key
     from healthmart.definitions import defs
+    from healthmart.defs.dbt.assets import mart_asset_key
 
     warehouse = tmp_path / "warehouse.duckdb"
     serving = tmp_path / "serving.duckdb"

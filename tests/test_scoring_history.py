@@ -44,8 +44,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from conftest import run_job_once
-from healthmart.dbt_project import dbt_executable
-from healthmart.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
+from healthmart.core.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
+from healthmart.defs.dbt.project import dbt_executable
 
 ACCOUNTS = """account_id,account_name,industry,employees,segment,plan,region,csm_owner,signup_date,contract_start,contract_end,arr,licensed_seats,updated_at
 A,Acme,retail,80,smb,growth,EMEA,Ann,2025-01-01,2025-01-01,2027-12-31,90000,10,

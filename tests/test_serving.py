@@ -28,18 +28,18 @@ import dagster as dg
 import duckdb
 import pytest
 from healthmart import publish
-from healthmart.assets.dbt import mart_asset_key
-from healthmart.assets.serving import (
+from healthmart.cli import run
+from healthmart.core.runlock import RunLockBusy, holder_pid, lock_file_for, lock_timeout, run_lock
+from healthmart.core.settings import PROJECT_ROOT, Settings
+from healthmart.definitions import defs
+from healthmart.defs.dbt.assets import mart_asset_key
+from healthmart.defs.serving.assets import (
     PUBLISHED_MODELS,
     changed_dates,
     per_date_published_tables,
     per_date_tables,
 )
-from healthmart.cli import run
-from healthmart.definitions import defs
-from healthmart.publish import ChangedDates, publish_serving_file, temp_path
-from healthmart.runlock import RunLockBusy, holder_pid, lock_file_for, lock_timeout, run_lock
-from healthmart.settings import PROJECT_ROOT, Settings
+from healthmart.defs.serving.publish import ChangedDates, publish_serving_file, temp_path
 
 EXAMPLES = PROJECT_ROOT / "queries" / "examples.sql"
 ANALYST_VIEWS = ("account_health", "health_history", "signal_breakdown", "churn_by_tier")
@@ -71,7 +71,7 @@ def rows_as_dicts(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict]:
 HOLDER = """
 import sys
 from pathlib import Path
-from healthmart.runlock import run_lock
+from healthmart.core.runlock import run_lock
 
 with run_lock(Path(sys.argv[1])):
     print("locked", flush=True)

@@ -37,7 +37,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GroupKFold
 
-from healthmart.settings import PROJECT_ROOT
+from healthmart.core.settings import PROJECT_ROOT
 
 SEEDS_DIR = PROJECT_ROOT / "seeds"
 DEFAULT_OUT_DIR = Path("reports/calibration")

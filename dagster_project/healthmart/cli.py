@@ -2,7 +2,7 @@
 
 `healthmart run` is what `make run` calls: sample exports when the landing folder has none,
 the dbt manifest, then one run of the Dagster job `daily_health_job` (the same job the
-schedule, the sensor and the UI start): ingest, the run's plan (healthmart.planning), the
+schedule, the sensor and the UI start): ingest, the run's plan (healthmart.defs.dbt.planning), the
 dbt build over the scoring dates that need it, publication of the serving file, the run
 record and the HTML health report. It prints the plan and a summary of the serving file.
 """
@@ -23,13 +23,13 @@ from typing import Any
 
 import duckdb
 
-from healthmart.contract import SOURCES
-from healthmart.dbt_project import parse_dbt
-from healthmart.ingest import IngestConfigError, list_export_files, load_ingest_config
-from healthmart.planning import recorded_plan
-from healthmart.run_range import NOT_BEFORE_TAG, RESTATE_TAG
-from healthmart.runlock import RunLockBusy, lock_timeout, run_lock
-from healthmart.settings import ENV_INGEST_CONFIG, PROJECT_ROOT, Settings
+from healthmart.core.contract import SOURCES
+from healthmart.core.run_range import NOT_BEFORE_TAG, RESTATE_TAG
+from healthmart.core.runlock import RunLockBusy, lock_timeout, run_lock
+from healthmart.core.settings import ENV_INGEST_CONFIG, PROJECT_ROOT, Settings
+from healthmart.defs.dbt.planning import recorded_plan
+from healthmart.defs.dbt.project import parse_dbt
+from healthmart.defs.ingest.load import IngestConfigError, list_export_files, load_ingest_config
 
 # The terminal shows the run's progress and problems; every event stays in the Dagster
 # instance (DAGSTER_HOME), where `make ui` shows it.
@@ -117,8 +117,8 @@ def _run_locked(
 
     import dagster as dg
 
-    from healthmart.assets.dbt import PLAN_KEY
     from healthmart.definitions import defs
+    from healthmart.defs.dbt.assets import PLAN_KEY
 
     instance = dg.DagsterInstance.get()
     job = defs.resolve_job_def("daily_health_job")
@@ -184,7 +184,7 @@ def _run_locked(
     if recorded is not None and recorded.start is not None:
         print(_scored_dates(settings, recorded.start, recorded.end), flush=True)
 
-    from healthmart.summary import render_summary
+    from healthmart.defs.report.summary import render_summary
 
     print(render_summary(settings.serving_path))
     from healthmart.report import report_path, write_report
@@ -390,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
             sample=args.sample,
         )
     if args.command == "summary":
-        from healthmart.summary import render_summary
+        from healthmart.defs.report.summary import render_summary
 
         print(render_summary(Settings.from_env(serving_path=args.serving_path).serving_path))
         return 0

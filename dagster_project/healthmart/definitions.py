@@ -5,24 +5,33 @@ from __future__ import annotations
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from healthmart.assets.checks import quality_checks
-from healthmart.assets.dbt import dbt_asset_definitions
-from healthmart.assets.ingest import ingest_assets
-from healthmart.assets.run import run_assets
-from healthmart.assets.serving import serving_file
-from healthmart.automation import (
+from healthmart.core.resources import HealthmartSettings, RunLock
+from healthmart.defs.automation.schedules import (
     daily_health_job,
     daily_schedule,
     new_exports_sensor,
     run_failure_alert,
 )
-from healthmart.dbt_project import dbt_executable, dbt_project
-from healthmart.resources import HealthmartSettings, RunLock
+from healthmart.defs.dbt.assets import dbt_asset_definitions
+from healthmart.defs.dbt.plan import scoring_plan
+from healthmart.defs.dbt.project import dbt_executable, dbt_project
+from healthmart.defs.ingest.assets import ingest_assets
+from healthmart.defs.quality.checks import quality_checks
+from healthmart.defs.report.assets import health_report
+from healthmart.defs.serving.assets import serving_file
+from healthmart.defs.serving.run_record import scoring_run_record
 
 SETTINGS = HealthmartSettings()
 
 defs = dg.Definitions(
-    assets=[*ingest_assets, *run_assets, *dbt_asset_definitions, serving_file],
+    assets=[
+        *ingest_assets,
+        scoring_plan,
+        *dbt_asset_definitions,
+        serving_file,
+        scoring_run_record,
+        health_report,
+    ],
     # The expectation suites (expectations/) as blocking checks of the ingest and mart assets.
     asset_checks=quality_checks,
     jobs=[daily_health_job],

@@ -15,7 +15,7 @@ their invoices but are otherwise silent. The same arguments always give byte-ide
 Output, one sub-folder per source under ``--out``: accounts/accounts.csv, billing/billing.csv.gz,
 support/support.csv, survey/survey.ndjson, usage/usage_YYYY-MM.parquet (one per month), csm/csm.csv,
 outcomes/outcomes.csv and overrides/overrides.csv, with exactly the columns of
-``healthmart.contract``. Files are written to a hidden temporary name and renamed; a re-run
+``healthmart.core.contract``. Files are written to a hidden temporary name and renamed; a re-run
 replaces only the generator's own files.
 
 Usage: ``python -m healthmart.generate --out data/exports --accounts 2000 --months 18 --seed 42``
@@ -42,7 +42,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from healthmart.contract import SOURCES
+from healthmart.core.contract import SOURCES
 
 EPOCH = date(1970, 1, 1)
 SECONDS_PER_DAY = 86_400

@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
-from healthmart.settings import PROJECT_ROOT
+from healthmart.core.settings import PROJECT_ROOT
 
 ENV_REPORT_PATH = "HEALTHMART_REPORT_PATH"
 DEFAULT_REPORT_PATH = "reports/health_report.html"

@@ -15,7 +15,7 @@ import duckdb
 import pandas as pd
 
 from healthmart.bench.reference_sql import sql_literal
-from healthmart.settings import DEFAULT_MEMORY_LIMIT
+from healthmart.core.settings import DEFAULT_MEMORY_LIMIT
 
 TOLERANCE = 0.01
 

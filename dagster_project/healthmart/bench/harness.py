@@ -68,7 +68,7 @@ from healthmart.bench.exports import (
 )
 from healthmart.bench.measure import Measurement, run_measured
 from healthmart.bench.report import write_markdown
-from healthmart.settings import PROJECT_ROOT, Settings
+from healthmart.core.settings import PROJECT_ROOT, Settings
 
 SCALES: dict[str, dict[str, int]] = {
     "S": {"accounts": 2_000, "months": 18},

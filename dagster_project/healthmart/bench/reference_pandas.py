@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from healthmart.bench.sources import contract_columns, export_files
-from healthmart.settings import PROJECT_ROOT
+from healthmart.core.settings import PROJECT_ROOT
 
 SEEDS_DIR = PROJECT_ROOT / "seeds"
 

@@ -23,7 +23,7 @@ from healthmart.bench.sources import (
     export_files,
     reference_sources,
 )
-from healthmart.settings import PROJECT_ROOT
+from healthmart.core.settings import PROJECT_ROOT
 
 STAGING = Path(__file__).with_name("reference_staging.sql")
 SCRIPT = Path(__file__).with_name("reference.sql")

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from healthmart.contract import SOURCES
-from healthmart.ingest import list_export_files
+from healthmart.core.contract import SOURCES
+from healthmart.defs.ingest.load import list_export_files
 
 
 @dataclass(frozen=True)

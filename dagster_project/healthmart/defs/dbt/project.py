@@ -14,7 +14,7 @@ from pathlib import Path
 
 from dagster_dbt import DbtProject
 
-from healthmart.settings import DBT_PROJECT_DIR, Settings
+from healthmart.core.settings import DBT_PROJECT_DIR, Settings
 
 # DBT_TARGET_PATH (dbt's own variable) moves the manifest, e.g. for a read-only checkout.
 dbt_project = DbtProject(

@@ -21,9 +21,9 @@ from typing import Any
 
 import duckdb
 
-from healthmart.quality.suites import NEW_FILES, SCORING_DATES, Suite
-from healthmart.quality.validate import DEFAULT_CHUNK_ROWS, SuiteResult, validate_suite
-from healthmart.settings import DEFAULT_MEMORY_LIMIT
+from healthmart.core.settings import DEFAULT_MEMORY_LIMIT
+from healthmart.defs.quality.suites import NEW_FILES, SCORING_DATES, Suite
+from healthmart.defs.quality.validate import DEFAULT_CHUNK_ROWS, SuiteResult, validate_suite
 
 SCHEMA = "quality"
 RESULTS_TABLE = f"{SCHEMA}.validation_results"

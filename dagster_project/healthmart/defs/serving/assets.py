@@ -9,10 +9,10 @@ from typing import Any
 import dagster as dg
 from dagster import AssetExecutionContext
 
-from healthmart.assets.dbt import mart_asset_key, run_scoring_dates
-from healthmart.dbt_project import dbt_project
-from healthmart.publish import PUBLISHED_SCHEMAS, ChangedDates, publish_serving_file
-from healthmart.resources import HealthmartSettings, RunLock
+from healthmart.core.resources import HealthmartSettings, RunLock
+from healthmart.defs.dbt.assets import mart_asset_key, run_scoring_dates
+from healthmart.defs.dbt.project import dbt_project
+from healthmart.defs.serving.publish import PUBLISHED_SCHEMAS, ChangedDates, publish_serving_file
 
 SERVING_KEY = dg.AssetKey(["serving", "healthmart_duckdb"])
 

@@ -9,13 +9,13 @@ from typing import Any
 import dagster as dg
 import duckdb
 
-from healthmart.runlock import lock_timeout, run_lock
-from healthmart.settings import Settings
+from healthmart.core.runlock import lock_timeout, run_lock
+from healthmart.core.settings import Settings
 
 
 class HealthmartSettings(dg.ConfigurableResource):
     """Paths and options of a run. Empty fields fall back to the HEALTHMART_* environment
-    variables, then to the defaults (see healthmart.settings), when the run starts."""
+    variables, then to the defaults (see healthmart.core.settings), when the run starts."""
 
     exports_dir: str = ""
     serving_path: str = ""
@@ -33,7 +33,7 @@ class HealthmartSettings(dg.ConfigurableResource):
 
 class RunLock(dg.ConfigurableResource):
     """One run at a time per warehouse, whatever starts it: the run lock
-    (`<warehouse>.lock`, healthmart.runlock), taken when the run starts and held to its end.
+    (`<warehouse>.lock`, healthmart.core.runlock), taken when the run starts and held to its end.
     A run that finds it held waits HEALTHMART_RUN_LOCK_TIMEOUT seconds, then fails naming
     the process that holds it, before touching the warehouse."""
 

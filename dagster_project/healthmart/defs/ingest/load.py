@@ -44,8 +44,8 @@ from typing import Any
 import duckdb
 import yaml
 
-from .contract import SOURCES, Column, Source
-from .settings import DEFAULT_MEMORY_LIMIT
+from healthmart.core.contract import SOURCES, Column, Source
+from healthmart.core.settings import DEFAULT_MEMORY_LIMIT
 
 # --------------------------------------------------------------------------------------------
 # Public results

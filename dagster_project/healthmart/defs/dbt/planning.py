@@ -17,9 +17,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import duckdb
 
-from healthmart.contract import SOURCES
-from healthmart.run_range import NOT_BEFORE_TAG, RESTATE_TAG, run_date_range
-from healthmart.settings import DBT_PROJECT_DIR, PROJECT_ROOT
+from healthmart.core.contract import SOURCES
+from healthmart.core.run_range import NOT_BEFORE_TAG, RESTATE_TAG, run_date_range
+from healthmart.core.settings import DBT_PROJECT_DIR, PROJECT_ROOT
 
 
 def data_date_span(con: duckdb.DuckDBPyConnection) -> tuple[date, date] | None:

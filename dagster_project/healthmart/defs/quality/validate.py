@@ -36,8 +36,8 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from healthmart.contract import SOURCES
-from healthmart.quality.suites import CRITICAL, DUPLICATES, ROWS, Suite
+from healthmart.core.contract import SOURCES
+from healthmart.defs.quality.suites import CRITICAL, DUPLICATES, ROWS, Suite
 
 DEFAULT_CHUNK_ROWS = 500_000
 # Expectations about a column's type (or the table's columns): validated on the first chunk.

@@ -14,10 +14,11 @@ from typing import Any
 
 import dagster as dg
 
-from healthmart.assets.dbt import mart_asset_key, run_scoring_dates
-from healthmart.contract import SOURCES
-from healthmart.quality.results import RESULTS_TABLE, validate_and_record
-from healthmart.quality.suites import (
+from healthmart.core.contract import SOURCES
+from healthmart.core.resources import HealthmartSettings
+from healthmart.defs.dbt.assets import mart_asset_key, run_scoring_dates
+from healthmart.defs.quality.results import RESULTS_TABLE, validate_and_record
+from healthmart.defs.quality.suites import (
     ACCOUNT_COLUMN,
     ACCOUNTS_SOURCE,
     Suite,
@@ -26,8 +27,7 @@ from healthmart.quality.suites import (
     parameters_for,
     suite_path,
 )
-from healthmart.quality.validate import SuiteResult, outcome_summary
-from healthmart.resources import HealthmartSettings
+from healthmart.defs.quality.validate import SuiteResult, outcome_summary
 
 # The key marts with a suite (expectations/<model>.json).
 MART_SUITES = ("dim_accounts", "fct_signal_scores", "fct_health_scores", "fct_health_current")

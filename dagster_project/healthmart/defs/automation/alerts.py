@@ -1,9 +1,9 @@
 """Failure alerts: what went wrong in a run, posted as Slack-compatible JSON to a webhook.
 
-The run-failure sensor (healthmart.automation) calls `failure_alert` for every failed run of
-the daily job and posts it to HEALTHMART_ALERT_WEBHOOK (any endpoint that takes Slack's
-`{"text": ...}`: Slack, Mattermost, Teams workflows, a chat bridge). The text names the run,
-the failed steps with their first error line, the blocking checks that failed, and whether
+The run-failure sensor (healthmart.defs.automation.schedules) calls `failure_alert` for every
+failed run of the daily job and posts it to HEALTHMART_ALERT_WEBHOOK (any endpoint that takes
+Slack's `{"text": ...}`: Slack, Mattermost, Teams workflows, a chat bridge). The text names the
+run, the failed steps with their first error line, the blocking checks that failed, and whether
 the serving file was replaced (when it was not, the previous one is still served).
 """
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from healthmart.assets.serving import SERVING_KEY
+from healthmart.defs.serving.assets import SERVING_KEY
 
 ENV_ALERT_WEBHOOK = "HEALTHMART_ALERT_WEBHOOK"
 

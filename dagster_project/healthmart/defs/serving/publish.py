@@ -38,7 +38,7 @@ from pathlib import Path
 
 import duckdb
 
-from healthmart.settings import DEFAULT_MEMORY_LIMIT
+from healthmart.core.settings import DEFAULT_MEMORY_LIMIT
 
 # Schemas of the warehouse copied to the serving file (quality: the validation results of the
 # expectation suites, quality.validation_results).

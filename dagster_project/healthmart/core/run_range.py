@@ -1,7 +1,8 @@
 """The run tags that steer which scoring dates a run builds.
 
 The score of day D uses the data before D. Without tags a run scores what its plan says
-(healthmart.planning: the new days and what late files changed; all history the first time).
+(healthmart.defs.dbt.planning: the new days and what late files changed; all history the
+first time).
 `healthmart/score_from` and `healthmart/score_to` (ISO dates, both) rescore exactly that
 range, e.g. from the UI's launchpad; `healthmart/restate=true` rescores all history;
 `healthmart/not_before` (a date, or `latest`) leaves out the dates before it. The per-date

@@ -3,9 +3,9 @@
 import dagster as dg
 from dagster import AssetExecutionContext
 
-from healthmart.contract import SOURCES, Source
-from healthmart.ingest import IngestConfigError, ingest_source, load_ingest_config
-from healthmart.resources import HealthmartSettings, warehouse_connection
+from healthmart.core.contract import SOURCES, Source
+from healthmart.core.resources import HealthmartSettings, warehouse_connection
+from healthmart.defs.ingest.load import IngestConfigError, ingest_source, load_ingest_config
 
 
 def build_ingest_asset(source: Source) -> dg.AssetsDefinition:

@@ -1,10 +1,8 @@
-"""The run's own steps around the dbt build: its plan, its record, its report.
+"""The run's plan, before the dbt build.
 
-`scoring/plan` runs after the ingest: it chooses the scoring dates (healthmart.planning),
+`scoring/plan` runs after the ingest: it chooses the scoring dates (healthmart.defs.dbt.planning),
 drops the per-date tables before a rebuild from scratch, and records the plan, which the dbt
-assets and the publication read. `scoring/run_record` marks the run succeeded once the
-serving file is published (the next run plans from it). `serving/health_report` writes the
-HTML health report of the published file.
+assets and the publication read.
 """
 
 import json
@@ -12,19 +10,17 @@ import json
 import dagster as dg
 from dagster import AssetExecutionContext
 
-from healthmart.assets.dbt import PLAN_KEY
-from healthmart.assets.ingest import ingest_assets
-from healthmart.assets.serving import SERVING_KEY
-from healthmart.dbt_project import dbt_project
-from healthmart.planning import (
-    finish_run,
+from healthmart.core.resources import HealthmartSettings, RunLock, warehouse_connection
+from healthmart.core.run_range import run_date_range, today
+from healthmart.defs.dbt.assets import PLAN_KEY
+from healthmart.defs.dbt.planning import (
     plan_run,
     record_plan,
     scoring_hash,
     tables_dropped_before_a_rebuild,
 )
-from healthmart.resources import HealthmartSettings, RunLock, warehouse_connection
-from healthmart.run_range import run_date_range, today
+from healthmart.defs.dbt.project import dbt_project
+from healthmart.defs.ingest.assets import ingest_assets
 
 
 @dg.asset(
@@ -82,44 +78,3 @@ def scoring_plan(
             "full_rebuild": plan.full,
         }
     )
-
-
-@dg.asset(
-    key=["scoring", "run_record"],
-    group_name="planning",
-    deps=[SERVING_KEY],
-    description=(
-        "The run's line in ingest_meta.scoring_runs marked succeeded once the serving file is "
-        "published: the next run plans the dates that changed since."
-    ),
-    kinds={"duckdb"},
-)
-def scoring_run_record(
-    context: AssetExecutionContext, settings: HealthmartSettings, run_lock: RunLock
-) -> dg.MaterializeResult:
-    with warehouse_connection(settings.resolve()) as con:
-        status = finish_run(con, context.run.run_id)
-    return dg.MaterializeResult(metadata={"status": status or "no plan recorded by this run"})
-
-
-@dg.asset(
-    key=["serving", "health_report"],
-    group_name="serving",
-    deps=[SERVING_KEY],
-    description=(
-        "The HTML health report of the published serving file (HEALTHMART_REPORT_PATH, "
-        "default reports/health_report.html): tiers, movers, actions, backtest."
-    ),
-    kinds={"html"},
-)
-def health_report(
-    context: AssetExecutionContext, settings: HealthmartSettings, run_lock: RunLock
-) -> dg.MaterializeResult:
-    from healthmart.report import report_path, write_report  # plotly: loaded when it runs
-
-    path = write_report(settings.resolve().serving_path, report_path())
-    context.log.info(f"health report: {path}")
-    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path))})
-
-
-run_assets = [scoring_plan, scoring_run_record, health_report]

@@ -17,13 +17,13 @@ from dagster_dbt import (
     get_asset_key_for_model,
 )
 
-from healthmart.dbt_project import dbt_project
-from healthmart.planning import data_date_span, recorded_plan, tables
-from healthmart.resources import HealthmartSettings, RunLock, warehouse_connection
-from healthmart.run_range import run_date_range
-from healthmart.settings import Settings
+from healthmart.core.resources import HealthmartSettings, RunLock, warehouse_connection
+from healthmart.core.run_range import run_date_range
+from healthmart.core.settings import Settings
+from healthmart.defs.dbt.planning import data_date_span, recorded_plan, tables
+from healthmart.defs.dbt.project import dbt_project
 
-# The run's plan (healthmart.assets.run): the dbt build starts after it.
+# The run's plan (healthmart.defs.dbt.plan): the dbt build starts after it.
 PLAN_KEY = dg.AssetKey(["scoring", "plan"])
 
 
@@ -60,7 +60,7 @@ def run_scoring_dates(
     run: dg.DagsterRun, settings: Settings
 ) -> tuple[bool, tuple[date, date] | None]:
     """Whether the run builds, and its scoring dates (None: every date the data supports):
-    the plan the run recorded (healthmart.assets.run), else its range tags (a run that did
+    the plan the run recorded (healthmart.defs.dbt.plan), else its range tags (a run that did
     not plan, e.g. a few dbt assets materialised from the UI)."""
     plan = None
     if settings.warehouse_path.exists():

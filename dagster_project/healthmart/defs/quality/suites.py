@@ -7,15 +7,16 @@ ExpectationSuite serialisation. Each expectation carries GX's own ``severity``:
 * ``warning`` – reported (Dagster check with WARN severity, a row in quality.validation_results),
   never blocks.
 
-``meta.frame`` says what an expectation is validated on (see :mod:`healthmart.quality.validate`):
+``meta.frame`` says what an expectation is validated on (see
+:mod:`healthmart.defs.quality.validate`):
 ``rows`` (the table's rows, streamed in chunks), ``duplicates`` (the rows whose key occurs more
 than once, which DuckDB narrows down) or a named frame whose SQL is in the suite's
 ``meta.healthmart.frames`` (e.g. the per-source ``profile`` of freshness and volume). Numbers
 that are configuration (freshness lag, volume ratio) are ``{"$PARAMETER": name}`` references,
 resolved from ``expectations/parameters.json``.
 
-The export suites are derived from the contract (:data:`healthmart.contract.SOURCES`) by
-:func:`export_suite`; ``python -m healthmart.quality.suites`` writes them (and the mart suites)
+The export suites are derived from the contract (:data:`healthmart.core.contract.SOURCES`) by
+:func:`export_suite`; ``python -m healthmart.defs.quality.suites`` writes them (and the mart suites)
 to ``expectations/``; hand-added expectations are kept as long as the file is not rewritten.
 A source of the contract without a suite file is validated with the derived suite.
 """
@@ -30,8 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from healthmart.contract import SOURCES, Column, Source
-from healthmart.settings import PROJECT_ROOT
+from healthmart.core.contract import SOURCES, Column, Source
+from healthmart.core.settings import PROJECT_ROOT
 
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 PARAMETERS_FILE = "parameters.json"

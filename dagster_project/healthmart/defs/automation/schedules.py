@@ -4,14 +4,14 @@ import hashlib
 
 import dagster as dg
 
-from healthmart.alerts import (
+from healthmart.core.resources import HealthmartSettings
+from healthmart.defs.automation.alerts import (
     ENV_ALERT_WEBHOOK,
     alert_webhook,
     failure_alert,
     post_alert,
     run_failures,
 )
-from healthmart.resources import HealthmartSettings
 
 daily_health_job = dg.define_asset_job(
     name="daily_health_job",

@@ -1,0 +1,1 @@
+"""Report: the HTML health report of the serving file and the terminal summary."""

@@ -1,0 +1,1 @@
+"""Serving: the published serving file and the run's record."""
