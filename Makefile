@@ -29,8 +29,8 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium; }
 
 lint: setup
-	$(BIN)/ruff check dagster_project tests
-	$(BIN)/ruff format --check dagster_project tests
+	$(BIN)/ruff check dagster_project tests benchmarks
+	$(BIN)/ruff format --check dagster_project tests benchmarks
 
 summary: setup
 	$(BIN)/healthmart summary
@@ -70,5 +70,5 @@ BENCH_STEPS ?= sql,pandas,history,current_day,backfill,full,incremental
 BENCH_TIMEOUT ?= 3600
 .PHONY: bench
 bench: setup
-	$(BIN)/python -m healthmart.bench --scales $(SCALES) --steps $(BENCH_STEPS) \
+	$(BIN)/python -m benchmarks --scales $(SCALES) --steps $(BENCH_STEPS) \
 		--timeout $(BENCH_TIMEOUT)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from healthmart.cli import parse_dbt, run
 from healthmart.core.settings import DBT_PROJECT_DIR, Settings
 

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from sklearn.metrics import roc_auc_score
+
 from healthmart.cli import run
 from healthmart.core.settings import Settings
-from sklearn.metrics import roc_auc_score
 
 HORIZON = 90
 LAST_ACTIVITY = date(2026, 3, 31)  # of the hand-made exports (tests/test_end_to_end.py)

@@ -27,6 +27,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from test_end_to_end import write_exports
+from test_late_data import mart_differences
+
 from healthmart.cli import run
 from healthmart.core.settings import Settings
 from healthmart.defs.ingest.load import (
@@ -37,8 +40,6 @@ from healthmart.defs.ingest.load import (
     load_ingest_config,
     parse_ingest_config,
 )
-from test_end_to_end import write_exports
-from test_late_data import mart_differences
 
 BILLING_H = "invoice_id,account_id,issued_date,due_date,amount,currency,paid_date,status,updated_at"
 SUPPORT_H = (

@@ -16,14 +16,15 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from healthmart.bench import reference_history, reference_pandas, reference_sql
-from healthmart.bench.checks import (
+
+from benchmarks import reference_history, reference_pandas, reference_sql
+from benchmarks.checks import (
     compare,
     compare_history,
     pipeline_scores,
     published_account_days,
 )
-from healthmart.bench.exports import add_new_day, last_activity_date
+from benchmarks.exports import add_new_day, last_activity_date
 from healthmart.cli import run
 from healthmart.core.settings import Settings
 from healthmart.generate import generate_exports
@@ -190,7 +191,7 @@ def test_a_new_day_of_exports_moves_the_scoring_date(tmp_path: Path) -> None:
 
 
 def test_the_history_reference_gets_at_least_the_pipeline_s_memory() -> None:
-    from healthmart.bench.harness import HISTORY_MEMORY_LIMIT, history_memory_limit
+    from benchmarks.harness import HISTORY_MEMORY_LIMIT, history_memory_limit
 
     assert history_memory_limit("3GB") == HISTORY_MEMORY_LIMIT
     assert history_memory_limit("500MB") == HISTORY_MEMORY_LIMIT

@@ -14,6 +14,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+
 from healthmart import calibrate as cal
 from healthmart.cli import main
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from healthmart.core.settings import DBT_PROJECT_DIR, PROJECT_ROOT
 from healthmart.defs.dbt.project import dbt_executable
 

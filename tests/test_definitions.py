@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+
 from healthmart.core.contract import SOURCES
 from healthmart.core.resources import HealthmartSettings
 from healthmart.core.run_range import SCORE_FROM_TAG, SCORE_TO_TAG, range_tags, run_date_range

@@ -24,6 +24,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
 from healthmart.core.settings import DBT_PROJECT_DIR, Settings
 from healthmart.defs.dbt.project import dbt_executable
 

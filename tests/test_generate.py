@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+
 from healthmart.core.contract import SOURCES
 from healthmart.generate import data_window, generate_exports
 

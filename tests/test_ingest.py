@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+
 from healthmart.defs.ingest.load import SourceResult, ingest_all, ingest_source
 
 BILLING_HEADER = (

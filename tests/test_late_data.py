@@ -35,6 +35,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from conftest import run_job_once
+from test_end_to_end import SUPPORT, usage_rows, write_exports
+
 from healthmart.cli import run
 from healthmart.core.settings import PROJECT_ROOT, Settings
 from healthmart.defs.dbt.assets import build_parts, supported_range
@@ -45,7 +47,6 @@ from healthmart.defs.dbt.planning import (
     plan_scoring_range,
 )
 from healthmart.defs.ingest.load import ingest_all
-from test_end_to_end import SUPPORT, usage_rows, write_exports
 
 LATE_DAY = "2026-02-15"
 LATEST = date(2030, 1, 1)

@@ -21,6 +21,7 @@ import dagster as dg
 import duckdb
 import great_expectations as gx
 import pytest
+
 from healthmart.core.contract import SOURCES
 from healthmart.core.settings import Settings
 from healthmart.defs.ingest.load import ingest_all
@@ -502,8 +503,9 @@ def test_record_keeps_files_that_failed_pending(faulty: tuple[Path, Path]) -> No
 
 
 def test_a_bad_export_stops_the_run_before_the_build(isolated_settings: Settings) -> None:
-    from healthmart.cli import run
     from test_end_to_end import write_exports
+
+    from healthmart.cli import run
 
     write_exports(isolated_settings.exports_dir)
     (isolated_settings.exports_dir / "support" / "late.csv").write_text(

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+
 from healthmart.cli import main
 from healthmart.core.settings import PROJECT_ROOT, Settings
 from healthmart.report import CHART_IDS, load_actions, render_report, report_path

@@ -44,6 +44,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from conftest import run_job_once
+
 from healthmart.core.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
 from healthmart.defs.dbt.project import dbt_executable
 

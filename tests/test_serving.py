@@ -27,12 +27,13 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-from healthmart import publish
+
 from healthmart.cli import run
 from healthmart.core.runlock import RunLockBusy, holder_pid, lock_file_for, lock_timeout, run_lock
 from healthmart.core.settings import PROJECT_ROOT, Settings
 from healthmart.definitions import defs
 from healthmart.defs.dbt.assets import mart_asset_key
+from healthmart.defs.serving import publish
 from healthmart.defs.serving.assets import (
     PUBLISHED_MODELS,
     changed_dates,

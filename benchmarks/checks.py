@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from healthmart.bench.reference_sql import sql_literal
+from benchmarks.reference_sql import sql_literal
 from healthmart.core.settings import DEFAULT_MEMORY_LIMIT
 
 TOLERANCE = 0.01

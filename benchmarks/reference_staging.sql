@@ -5,7 +5,7 @@
 -- newest file, else last row). Usage, the big source, is a view (usage_valid) typed but not
 -- yet deduplicated: each script reads the rows it needs.
 --
--- Placeholders filled in by healthmart.bench.reference_sql: @seeds@ (the seeds folder) and
+-- Placeholders filled in by benchmarks.reference_sql: @seeds@ (the seeds folder) and
 -- @<source>@, a relation over the files of that source (every contract column, as text or
 -- typed, plus _file = path within the source folder, _mtime = file modification time,
 -- _row = row number within the file).

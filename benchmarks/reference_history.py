@@ -3,9 +3,9 @@
 Scores every account on every scoring date (the whole history a full build scores) straight
 from the export files, set-based, and writes the scores to a Parquet file (account_id,
 score_date, preset, computed_score, tier, coverage). The sources and the shared staging are
-those of reference (a) (healthmart.bench.reference_sql).
+those of reference (a) (benchmarks.reference_sql).
 
-    python -m healthmart.bench.reference_history --exports-dir data/exports --out scores.parquet
+    python -m benchmarks.reference_history --exports-dir data/exports --out scores.parquet
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from healthmart.bench.reference_sql import render_script, sql_literal
+from benchmarks.reference_sql import render_script, sql_literal
 
 SCRIPT = Path(__file__).with_name("reference_history.sql")
 
@@ -54,7 +54,7 @@ def write_history(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m healthmart.bench.reference_history")
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.reference_history")
     parser.add_argument("--exports-dir", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True, help="Parquet file of the scores")
     parser.add_argument("--preset", default="hbr")

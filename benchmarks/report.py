@@ -6,7 +6,7 @@ from pathlib import Path
 
 HEADER = """# Benchmark
 
-`make bench` (`python -m healthmart.bench`) generates the sample exports at each scale once,
+`make bench` (`python -m benchmarks`) generates the sample exports at each scale once,
 then measures each command as its own process: wall clock and peak resident memory of the
 process tree (sampled every 0.1 s). **{note}**
 
@@ -20,11 +20,11 @@ process tree (sampled every 0.1 s). **{note}**
   the latest scoring date only (dbt also scores the date 30 days before it, which the 30-day
   drivers and deltas read), publication, summary and report.
 - **SQL limit**: reference (a), one hand-written DuckDB script scoring the latest date straight
-  from the export files (`dagster_project/healthmart/bench/reference.sql`).
-- **pandas**: reference (b), the same in plain pandas (`healthmart/bench/reference_pandas.py`).
+  from the export files (`benchmarks/reference.sql`).
+- **pandas**: reference (b), the same in plain pandas (`benchmarks/reference_pandas.py`).
 - **history ref**: reference (c), one hand-written DuckDB script scoring every scoring date of
   every account straight from the export files, set-based, into a Parquet file
-  (`dagster_project/healthmart/bench/reference_history.sql`), with 4 GB of DuckDB memory (or
+  (`benchmarks/reference_history.sql`), with 4 GB of DuckDB memory (or
   the pipeline's limit when larger): the practical limit of a full build.
 - **backfill**: a fresh warehouse scoring the last dates only (below the main table).
 - ratios: **ours / SQL** = current-day build ÷ SQL limit; **daily / SQL** = incremental run ÷

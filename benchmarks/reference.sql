@@ -11,7 +11,7 @@
 -- seeds CSVs. The score of day D uses only rows dated before D.
 --
 -- It runs after reference_staging.sql (the seeds as cfg_* tables, the staged sources);
--- healthmart.bench.reference_sql fills in @preset@ (the run's preset) and @usage@.
+-- benchmarks.reference_sql fills in @preset@ (the run's preset) and @usage@.
 
 -- ---------------------------------------------------------------------------------------
 -- The scoring date: the day after the last activity in the exports

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import duckdb
 
-from healthmart.bench.measure import run_measured
-from healthmart.bench.reference_sql import source_relation
-from healthmart.bench.sources import reference_sources
+from benchmarks.measure import run_measured
+from benchmarks.reference_sql import source_relation
+from benchmarks.sources import reference_sources
 
 # the event sources that get one more day of rows for the incremental run, with their key
 # column (made unique for the copied rows), date columns and timestamp columns

@@ -5,7 +5,7 @@ reference, then `reference.sql`); this module only points them at the files: for
 relation over its CSV, Parquet and NDJSON files (every contract column, plus the file's path,
 modification time and row number), then writes the scores of the latest date to a CSV.
 
-    python -m healthmart.bench.reference_sql --exports-dir data/exports --out scores.csv
+    python -m benchmarks.reference_sql --exports-dir data/exports --out scores.csv
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from healthmart.bench.sources import (
+from benchmarks.sources import (
     ExportFile,
     contract_columns,
     export_files,
@@ -120,7 +120,7 @@ def current_scores(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m healthmart.bench.reference_sql")
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.reference_sql")
     parser.add_argument("--exports-dir", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True, help="CSV of the scores")
     parser.add_argument("--preset", default="hbr")

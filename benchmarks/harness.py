@@ -24,7 +24,7 @@ Checks (they fail the run loudly): the SQL and pandas references agree with each
 with `marts.fct_health_scores.computed_score` of the latest date of the full build (and of the
 current-day build, and of the incremental run on the exports with the new day), within 0.01;
 the full-history reference agrees with the SQL reference on the latest date and with the full
-build on every account-day (healthmart.bench.checks).
+build on every account-day (benchmarks.checks).
 
 Each pipeline step records the sizes of the warehouse and serving file it leaves and the
 account-days published in marts.fct_health_scores (the report divides one by the other).
@@ -33,8 +33,8 @@ Commands and paths are recorded relative to the project folder.
 Results merge into docs/benchmark.json (one entry per scale; steps not run keep their last
 figures) and docs/benchmark.md is rewritten from it.
 
-    python -m healthmart.bench --scales S            # everything at S
-    python -m healthmart.bench --scales M --steps sql,pandas
+    python -m benchmarks --scales S            # everything at S
+    python -m benchmarks --scales M --steps sql,pandas
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from healthmart.bench.checks import (
+from benchmarks.checks import (
     compare,
     compare_history,
     history_scores,
@@ -59,15 +59,15 @@ from healthmart.bench.checks import (
     pipeline_scores,
     published_account_days,
 )
-from healthmart.bench.exports import (
+from benchmarks.exports import (
     add_new_day,
     ensure_exports,
     last_activity_date,
     linked_copy,
     python,
 )
-from healthmart.bench.measure import Measurement, run_measured
-from healthmart.bench.report import write_markdown
+from benchmarks.measure import Measurement, run_measured
+from benchmarks.report import write_markdown
 from healthmart.core.settings import PROJECT_ROOT, Settings
 
 SCALES: dict[str, dict[str, int]] = {
@@ -232,7 +232,7 @@ def bench_scale(name: str, args: argparse.Namespace) -> dict:
                 [
                     python(),
                     "-m",
-                    f"healthmart.bench.{module}",
+                    f"benchmarks.{module}",
                     "--exports-dir",
                     str(exports),
                     "--out",
@@ -256,7 +256,7 @@ def bench_scale(name: str, args: argparse.Namespace) -> dict:
             [
                 python(),
                 "-m",
-                "healthmart.bench.reference_history",
+                "benchmarks.reference_history",
                 "--exports-dir",
                 str(exports),
                 "--out",
@@ -377,7 +377,7 @@ def bench_scale(name: str, args: argparse.Namespace) -> dict:
                     [
                         python(),
                         "-m",
-                        "healthmart.bench.reference_sql",
+                        "benchmarks.reference_sql",
                         "--exports-dir",
                         str(base_dir / "exports"),
                         "--out",
@@ -446,7 +446,7 @@ def merge_results(path: Path, new: list[dict]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m healthmart.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--scales", default="S", help="comma-separated: S, M, L (default S)")
     parser.add_argument(
         "--steps", default=",".join(STEPS), help=f"comma-separated, of: {', '.join(STEPS)}"

@@ -6,7 +6,7 @@ over their windows, normalise them, weight them with the preset assigned by life
 (renormalising over the signals and dimensions that have data) and round. Windows,
 thresholds, bands and weights come from the seeds CSVs. Same output as reference (a).
 
-    python -m healthmart.bench.reference_pandas --exports-dir data/exports --out scores.csv
+    python -m benchmarks.reference_pandas --exports-dir data/exports --out scores.csv
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from healthmart.bench.sources import contract_columns, export_files
+from benchmarks.sources import contract_columns, export_files
 from healthmart.core.settings import PROJECT_ROOT
 
 SEEDS_DIR = PROJECT_ROOT / "seeds"
@@ -645,7 +645,7 @@ def tier_of(score: pd.Series, bands: pd.DataFrame) -> pd.Series:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m healthmart.bench.reference_pandas")
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.reference_pandas")
     parser.add_argument("--exports-dir", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True, help="CSV of the scores")
     parser.add_argument("--preset", default="hbr")

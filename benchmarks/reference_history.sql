@@ -24,7 +24,7 @@
 -- no step groups or sorts the account-days by signal.
 --
 -- It runs after reference_staging.sql (the seeds as cfg_* tables, the staged sources);
--- healthmart.bench.reference_history fills in @preset@ (the run's preset) and @out@ (the
+-- benchmarks.reference_history fills in @preset@ (the run's preset) and @out@ (the
 -- Parquet file written: account_id, score_date, preset, computed_score, tier, coverage).
 
 -- ---------------------------------------------------------------------------------------
