@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from healthmart.core.contract import SOURCES
-from healthmart.defs.ingest.load import list_export_files
+from healthmart.defs.ingest.files import list_export_files
 
 
 @dataclass(frozen=True)

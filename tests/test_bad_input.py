@@ -32,14 +32,13 @@ from test_late_data import mart_differences
 
 from healthmart.cli import run
 from healthmart.core.settings import Settings
-from healthmart.defs.ingest.load import (
+from healthmart.defs.ingest.config import (
     IngestConfig,
     IngestConfigError,
-    ingest_all,
-    ingest_source,
     load_ingest_config,
     parse_ingest_config,
 )
+from healthmart.defs.ingest.load import ingest_all, ingest_source
 
 BILLING_H = "invoice_id,account_id,issued_date,due_date,amount,currency,paid_date,status,updated_at"
 SUPPORT_H = (

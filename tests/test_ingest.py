@@ -11,7 +11,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from healthmart.defs.ingest.load import SourceResult, ingest_all, ingest_source
+from healthmart.defs.ingest.load import ingest_all, ingest_source
+from healthmart.defs.ingest.results import SourceResult
 
 BILLING_HEADER = (
     "invoice_id,account_id,issued_date,due_date,amount,currency,paid_date,status,updated_at"

@@ -29,7 +29,8 @@ from healthmart.core.runlock import RunLockBusy, lock_timeout, run_lock
 from healthmart.core.settings import ENV_INGEST_CONFIG, PROJECT_ROOT, Settings
 from healthmart.defs.dbt.planning import recorded_plan
 from healthmart.defs.dbt.project import parse_dbt
-from healthmart.defs.ingest.load import IngestConfigError, list_export_files, load_ingest_config
+from healthmart.defs.ingest.config import IngestConfigError, load_ingest_config
+from healthmart.defs.ingest.files import list_export_files
 
 # The terminal shows the run's progress and problems; every event stays in the Dagster
 # instance (DAGSTER_HOME), where `make ui` shows it.

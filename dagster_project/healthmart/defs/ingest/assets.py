@@ -5,7 +5,8 @@ from dagster import AssetExecutionContext
 
 from healthmart.core.contract import SOURCES, Source
 from healthmart.core.resources import HealthmartSettings, warehouse_connection
-from healthmart.defs.ingest.load import IngestConfigError, ingest_source, load_ingest_config
+from healthmart.defs.ingest.config import IngestConfigError, load_ingest_config
+from healthmart.defs.ingest.load import ingest_source
 
 
 def build_ingest_asset(source: Source) -> dg.AssetsDefinition:

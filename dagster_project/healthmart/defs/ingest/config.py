@@ -1,0 +1,167 @@
+"""The ingest config (YAML): column mapping, encoding and CSV delimiter per source."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from healthmart.core.contract import SOURCES, Source
+from healthmart.defs.ingest.files import normalise_encoding
+from healthmart.defs.ingest.sql import first_line, norm
+
+CONFIG_KEYS = ("columns", "encoding", "delimiter")
+DELIMITERS = (",", ";", "\t", "|")
+
+
+class IngestConfigError(ValueError):
+    """The ingest config file is invalid; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """How one source's exports are read: column mapping, encoding, delimiter."""
+
+    columns: dict[str, str] = field(default_factory=dict)  # lower-cased export name -> contract
+    encoding: str | None = None  # None: UTF-8, falling back to cp1252 / latin-1
+    delimiter: str | None = None  # None: detected from the header line
+
+    def fingerprint(self) -> str:
+        """A hash of how files are read: a file loaded with another one is loaded again."""
+        text = json.dumps(
+            {"columns": sorted(self.columns.items()), "encoding": self.encoding,
+             "delimiter": self.delimiter},
+            sort_keys=True,
+        )  # fmt: skip
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    path: Path | None  # the file it was read from (None: no config file)
+    sources: dict[str, SourceConfig] = field(default_factory=dict)
+
+    def source(self, name: str) -> SourceConfig:
+        return self.sources.get(name, SourceConfig())
+
+    @property
+    def label(self) -> str:
+        return str(self.path) if self.path else "the ingest config (HEALTHMART_INGEST_CONFIG)"
+
+
+def _config_error(path: Path, where: str, problem: str) -> IngestConfigError:
+    return IngestConfigError(f"{path}: {where}: {problem}" if where else f"{path}: {problem}")
+
+
+def parse_ingest_config(data: Any, path: Path) -> IngestConfig:
+    """Validate the parsed YAML of an ingest config (see config/ingest.example.yml)."""
+    if data is None:
+        return IngestConfig(path)
+    if not isinstance(data, dict):
+        raise _config_error(path, "", "expected a mapping with a 'sources' key at the top")
+    unknown_top = sorted(str(k) for k in data if k not in ("version", "sources"))
+    if unknown_top:
+        raise _config_error(
+            path, "", f"unknown key(s) {', '.join(unknown_top)} (allowed: version, sources)"
+        )
+    if data.get("version", 1) != 1:
+        raise _config_error(path, "version", f"unsupported version {data['version']!r} (use 1)")
+    sources = data.get("sources") or {}
+    if not isinstance(sources, dict):
+        raise _config_error(path, "sources", "expected a mapping of source name -> settings")
+    out: dict[str, SourceConfig] = {}
+    for name, entry in sources.items():
+        where = f"sources.{name}"
+        if name not in SOURCES:
+            raise _config_error(
+                path, where, f"unknown source {name!r} (known: {', '.join(SOURCES)})"
+            )
+        entry = entry or {}
+        if not isinstance(entry, dict):
+            raise _config_error(path, where, "expected a mapping with columns/encoding/delimiter")
+        bad_keys = sorted(str(k) for k in entry if k not in CONFIG_KEYS)
+        if bad_keys:
+            raise _config_error(
+                path,
+                where,
+                f"unknown key(s) {', '.join(bad_keys)} (allowed: {', '.join(CONFIG_KEYS)})",
+            )
+        out[name] = SourceConfig(
+            columns=_config_columns(path, where, SOURCES[name], entry.get("columns")),
+            encoding=_config_encoding(path, where, entry.get("encoding")),
+            delimiter=_config_delimiter(path, where, entry.get("delimiter")),
+        )
+    return IngestConfig(path, out)
+
+
+def _config_columns(path: Path, where: str, src: Source, columns: Any) -> dict[str, str]:
+    where = f"{where}.columns"
+    if columns is None:
+        return {}
+    if not isinstance(columns, dict):
+        raise _config_error(path, where, "expected a mapping of export column -> contract column")
+    mapping: dict[str, str] = {}
+    mapped_from: dict[str, str] = {}
+    for export_col, contract_col in columns.items():
+        if not isinstance(export_col, str) or not isinstance(contract_col, str):
+            raise _config_error(
+                path, where, f"{export_col!r}: {contract_col!r}: both names must be text"
+            )
+        key, target = norm(export_col), norm(contract_col)
+        if target not in src.column_names:
+            raise _config_error(
+                path,
+                where,
+                f"'{export_col}' is mapped to '{contract_col}', an unknown contract column of "
+                f"{src.name} (contract columns: {', '.join(src.column_names)})",
+            )
+        if key in mapping:
+            raise _config_error(path, where, f"export column '{export_col}' is listed twice")
+        if target in mapped_from:
+            raise _config_error(
+                path,
+                where,
+                f"two export columns are mapped to '{target}': '{mapped_from[target]}' and "
+                f"'{export_col}'",
+            )
+        mapping[key] = target
+        mapped_from[target] = export_col
+    return mapping
+
+
+def _config_encoding(path: Path, where: str, encoding: Any) -> str | None:
+    if encoding is None:
+        return None
+    try:
+        return normalise_encoding(str(encoding))
+    except ValueError as exc:
+        raise _config_error(path, f"{where}.encoding", str(exc)) from exc
+
+
+def _config_delimiter(path: Path, where: str, delimiter: Any) -> str | None:
+    if delimiter is None:
+        return None
+    text = {"tab": "\t", "\\t": "\t"}.get(str(delimiter), str(delimiter))
+    if text not in DELIMITERS:
+        raise _config_error(path, f"{where}.delimiter", f"{delimiter!r} is not one of , ; | tab")
+    return text
+
+
+def load_ingest_config(path: Path | None, required: bool = False) -> IngestConfig:
+    """Read and validate the ingest config. A missing file is an empty config unless required."""
+    if path is None:
+        return IngestConfig(None)
+    path = Path(path)
+    if not path.is_file():
+        if required:
+            raise IngestConfigError(f"{path}: the ingest config file does not exist")
+        return IngestConfig(None)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise IngestConfigError(f"{path}: not valid YAML: {first_line(exc)}") from exc
+    return parse_ingest_config(data, path)

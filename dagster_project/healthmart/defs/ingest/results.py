@@ -1,0 +1,94 @@
+"""What the ingest reports per file and per source, and the errors it tells apart."""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+
+LOADED = "loaded"
+SKIPPED = "skipped_unchanged"
+ERROR = "error"
+REMOVED = "removed"
+
+SUFFIXES = (".csv.gz", ".csv", ".parquet", ".ndjson", ".jsonl", ".json")
+
+LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("_source_file", "VARCHAR"),
+    ("_source_row", "BIGINT"),
+    ("_file_hash", "VARCHAR"),
+    ("_file_modified_at", "TIMESTAMP"),
+    ("_loaded_at", "TIMESTAMP"),
+)
+
+DUPLICATE_RULE = "duplicate_key_in_file"
+MALFORMED_RULE = "malformed_row"
+
+
+@dataclass(frozen=True)
+class FileResult:
+    source: str
+    file: str  # path relative to the exports folder, e.g. "billing/invoices_2026-01.csv"
+    status: str  # 'loaded' | 'skipped_unchanged' | 'error' | 'removed'
+    rows_read: int
+    rows_loaded: int
+    rows_quarantined: int
+    error: str | None
+    encoding: str | None = None  # text encoding used for a CSV file
+    # Dates (of the source's time column) of the rows this call added or changed, and of the
+    # rows it removed or replaced: what the scores of later days may have to be rebuilt for.
+    added_range: tuple[date, date] | None = None
+    removed_range: tuple[date, date] | None = None
+
+    @property
+    def changed_from(self) -> date | None:
+        """The earliest date of a row this call added, changed or removed (None: no change)."""
+        days = [r[0] for r in (self.added_range, self.removed_range) if r is not None]
+        return min(days) if days else None
+
+
+@dataclass(frozen=True)
+class SourceResult:
+    source: str
+    files: tuple[FileResult, ...]
+
+    @property
+    def rows_read(self) -> int:
+        return sum(f.rows_read for f in self.files)
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(f.rows_loaded for f in self.files)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(f.rows_quarantined for f in self.files)
+
+    @property
+    def errors(self) -> list[str]:
+        return [f.error for f in self.files if f.status == ERROR and f.error]
+
+
+NOT_A_READ_ERROR = (
+    duckdb.ParserException,
+    duckdb.BinderException,
+    duckdb.CatalogException,
+    duckdb.InternalException,
+)
+
+READ_ERRORS = (duckdb.Error, OSError, UnicodeError, EOFError, zlib.error)
+
+
+class FileError(Exception):
+    """A file cannot be loaded; the message names the problem (the caller prefixes the file)."""
+
+
+class Retry(Exception):
+    """Internal: roll back and read the file again with what was learnt (encoding, bad lines)."""
+
+    def __init__(self, encoding: str | None = None, rejects: list | None = None):
+        super().__init__("retry")
+        self.encoding = encoding
+        self.rejects = rejects
