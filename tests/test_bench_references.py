@@ -27,7 +27,7 @@ from benchmarks.checks import (
 from benchmarks.exports import add_new_day, last_activity_date
 from healthmart.cli import run
 from healthmart.core.settings import Settings
-from healthmart.generate import generate_exports
+from healthmart.generate.exports import generate_exports
 
 
 def write_corrections(exports: Path) -> dict[str, str]:

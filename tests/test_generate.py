@@ -10,7 +10,8 @@ import duckdb
 import pytest
 
 from healthmart.core.contract import SOURCES
-from healthmart.generate import data_window, generate_exports
+from healthmart.generate.dates import data_window
+from healthmart.generate.exports import generate_exports
 
 END = date(2026, 9, 30)
 SMALL = {"accounts": 60, "months": 4, "end_date": END}
@@ -216,7 +217,7 @@ def test_health_predicts_churn(tmp_path: Path) -> None:
 
 
 def test_cli_prints_rows_per_source(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from healthmart.generate import main
+    from healthmart.generate.exports import main
 
     args = ["--out", str(tmp_path), "--accounts", "10", "--months", "1", "--end-date", "2026-03-31"]
     assert main(args) == 0

@@ -102,7 +102,7 @@ def _run_locked(
                 file=sys.stderr,
             )
             return 1
-        from healthmart.generate import generate_exports
+        from healthmart.generate.exports import generate_exports
 
         print(
             f"No exports in {settings.exports_dir}: generating sample exports "
