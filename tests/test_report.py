@@ -19,7 +19,8 @@ import pytest
 
 from healthmart.cli import main
 from healthmart.core.settings import PROJECT_ROOT, Settings
-from healthmart.report import CHART_IDS, load_actions, render_report, report_path
+from healthmart.defs.report.data import load_actions
+from healthmart.defs.report.page import CHART_IDS, render_report, report_path
 
 CHROMIUM_FLAGS = (
     "--headless",

@@ -188,7 +188,7 @@ def _run_locked(
     from healthmart.defs.report.summary import render_summary
 
     print(render_summary(settings.serving_path))
-    from healthmart.report import report_path, write_report
+    from healthmart.defs.report.page import report_path, write_report
 
     report = report_path()
     if not report.exists():  # a run with nothing to rebuild writes no new report
@@ -396,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
         print(render_summary(Settings.from_env(serving_path=args.serving_path).serving_path))
         return 0
     if args.command == "report":
-        from healthmart.report import report_path, write_report
+        from healthmart.defs.report.page import report_path, write_report
 
         serving_path = Settings.from_env(serving_path=args.serving_path).serving_path
         print(f"Health report: {write_report(serving_path, report_path(args.out))}")

@@ -20,7 +20,7 @@ from healthmart.defs.serving.assets import SERVING_KEY
 def health_report(
     context: AssetExecutionContext, settings: HealthmartSettings, run_lock: RunLock
 ) -> dg.MaterializeResult:
-    from healthmart.report import report_path, write_report  # plotly: loaded when it runs
+    from healthmart.defs.report.page import report_path, write_report  # plotly: loaded when it runs
 
     path = write_report(settings.resolve().serving_path, report_path())
     context.log.info(f"health report: {path}")
