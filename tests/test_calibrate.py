@@ -15,11 +15,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from healthmart import calibrate as cal
+from healthmart.calibrate import calibration, defaults, fit, observations, presets
+from healthmart.calibrate import report as calibration_report
 from healthmart.cli import main
 
-SEED_PRESETS = cal.read_presets(cal.SEEDS_DIR / "preset_weights.csv")
-HBR = cal.preset(SEED_PRESETS, "hbr")
+SEED_PRESETS = presets.read_presets(defaults.SEEDS_DIR / "preset_weights.csv")
+HBR = presets.preset(SEED_PRESETS, "hbr")
 SIGNALS = (
     "adoption",
     "breadth",
@@ -88,8 +89,8 @@ def synthetic_warehouse(path: Path) -> dict[str, int]:
     # intermediate.int_health_scores__weighted: one row per account-day, two columns a preset
     health_scores = pd.DataFrame({"account_id": ids[account], "score_date": score_date})
     for p in ("bigcommerce", "hbr", "vital_signs"):
-        rows = cal.preset(SEED_PRESETS, p)
-        health_scores[f"score__{p}"] = np.round(cal.weighted_score(rows, scores), 2)
+        rows = presets.preset(SEED_PRESETS, p)
+        health_scores[f"score__{p}"] = np.round(presets.weighted_score(rows, scores), 2)
         health_scores[f"coverage__{p}"] = sum(
             np.where(~missing[r.signal][account], r.dimension_weight * r.signal_weight, 0.0)
             for r in rows
@@ -139,13 +140,13 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
 
 
 @pytest.fixture(scope="module")
-def calibrated(warehouse) -> tuple[cal.Calibration, list[cal.PresetRow]]:
-    return cal.calibrate(warehouse[0], base_preset="hbr", horizon_days=HORIZON, seed=1)
+def calibrated(warehouse) -> tuple[calibration.Calibration, list[presets.PresetRow]]:
+    return calibration.calibrate(warehouse[0], base_preset="hbr", horizon_days=HORIZON, seed=1)
 
 
 def test_fit_gives_the_churn_drivers_most_of_the_weight(calibrated) -> None:
     result, proposal = calibrated
-    weights = cal.configured_weights(proposal)
+    weights = presets.configured_weights(proposal)
     assert weights["payment"] + weights["adoption"] > 0.7
     others = [w for s, w in weights.items() if s not in DRIVERS]
     assert min(weights["payment"], weights["adoption"]) > 2 * max(others)
@@ -164,11 +165,11 @@ def test_calibrated_score_beats_the_base_preset_on_the_held_out_period(calibrate
 
 def test_proposed_preset_file_has_the_seed_columns_and_sums_to_one(calibrated, tmp_path) -> None:
     result, proposal = calibrated
-    paths = cal.write_outputs(result, proposal, tmp_path / "out")
+    paths = calibration_report.write_outputs(result, proposal, tmp_path / "out")
     with paths["preset"].open(newline="") as f:
         reader = csv.DictReader(f)
         rows = list(reader)
-    with (cal.SEEDS_DIR / "preset_weights.csv").open(newline="") as f:
+    with (defaults.SEEDS_DIR / "preset_weights.csv").open(newline="") as f:
         assert reader.fieldnames == next(csv.reader(f))
     assert {r["preset"] for r in rows} == {"calibrated"}
     dimension_weights = {r["dimension"]: Decimal(r["dimension_weight"]) for r in rows}
@@ -187,30 +188,30 @@ def test_proposed_preset_file_has_the_seed_columns_and_sums_to_one(calibrated, t
 
 
 def test_time_split_leaves_a_horizon_between_train_and_test(warehouse) -> None:
-    split = cal.time_split(date(2025, 1, 1), date(2025, 12, 31), 90, train_share=0.7)
+    split = observations.time_split(date(2025, 1, 1), date(2025, 12, 31), 90, train_share=0.7)
     assert split.test_start == date(2025, 1, 1) + timedelta(days=round(0.7 * 364))
     assert split.train_end == split.test_start - timedelta(days=90)
 
     path, churn_days = warehouse
     con = duckdb.connect(str(path), read_only=True)
     try:
-        first, last = cal.observable_span(con, HORIZON)
-        split = cal.time_split(first, last, HORIZON)
-        obs = cal.load_observations(con, list(SIGNALS), ["hbr"], split)
+        first, last = observations.observable_span(con, HORIZON)
+        split = observations.time_split(first, last, HORIZON)
+        obs = observations.load_observations(con, list(SIGNALS), ["hbr"], split)
     finally:
         con.close()
     # every scoring date with a full horizon inside the data, no later one
     assert last == START + timedelta(days=DAYS - 2 - (HORIZON - 1))
     train_days, test_days = obs.day[~obs.is_test], obs.day[obs.is_test]
     assert test_days.min() - train_days.max() >= HORIZON
-    assert set(np.unique(train_days) % cal.DEFAULT_TRAIN_EVERY_DAYS) == {0}
+    assert set(np.unique(train_days) % defaults.DEFAULT_TRAIN_EVERY_DAYS) == {0}
     assert test_days.max() == (last - first).days
     # the label: churned on the scoring date or within the HORIZON - 1 days after it
     con = duckdb.connect(str(path), read_only=True)
     try:
         labels = con.execute(
             "select account_id, day, churned from "
-            f"({cal.observation_sql(list(SIGNALS), ['hbr'], split)})"
+            f"({observations.observation_sql(list(SIGNALS), ['hbr'], split)})"
         ).fetchall()
     finally:
         con.close()
@@ -226,7 +227,7 @@ def test_time_split_leaves_a_horizon_between_train_and_test(warehouse) -> None:
 def test_signals_and_presets_are_the_score_columns_of_the_wide_tables(warehouse) -> None:
     con = duckdb.connect(str(warehouse[0]), read_only=True)
     try:
-        signals, presets = cal.signal_names(con), cal.preset_names(con)
+        signals, presets = observations.signal_names(con), observations.preset_names(con)
     finally:
         con.close()
     # signal_score__<signal> only (not raw_value__ / has_data__), score__<preset> only (not
@@ -236,8 +237,8 @@ def test_signals_and_presets_are_the_score_columns_of_the_wide_tables(warehouse)
 
 
 def test_time_split_refuses_a_history_shorter_than_the_gap() -> None:
-    with pytest.raises(cal.CalibrationError, match="too short"):
-        cal.time_split(date(2025, 1, 1), date(2025, 3, 1), 90)
+    with pytest.raises(defaults.CalibrationError, match="too short"):
+        observations.time_split(date(2025, 1, 1), date(2025, 3, 1), 90)
 
 
 def test_churn_auc_matches_a_hand_count() -> None:
@@ -245,36 +246,36 @@ def test_churn_auc_matches_a_hand_count() -> None:
     # one is lower in 3 + 3 + 2 = 8
     health = np.array([10, 20, 30, 40, 50, 60], dtype=float)
     churned = np.array([1, 1, 0, 1, 0, 0])
-    assert cal.churn_auc(health, churned) == pytest.approx(8 / 9)
+    assert fit.churn_auc(health, churned) == pytest.approx(8 / 9)
     # a tie between a churned and a retained account-day counts half: 30 vs 30
     health_tie = np.array([10, 20, 30, 30, 50, 60], dtype=float)
-    assert cal.churn_auc(health_tie, churned) == pytest.approx(8.5 / 9)
+    assert fit.churn_auc(health_tie, churned) == pytest.approx(8.5 / 9)
     # reversed sign: a score that is higher for churners is below 0.5
-    assert cal.churn_auc(-health, churned) == pytest.approx(1 / 9)
+    assert fit.churn_auc(-health, churned) == pytest.approx(1 / 9)
     # unscored rows are left out
     with_nan = np.append(health, np.nan)
-    assert cal.churn_auc(with_nan, np.append(churned, 1)) == pytest.approx(8 / 9)
+    assert fit.churn_auc(with_nan, np.append(churned, 1)) == pytest.approx(8 / 9)
     # the weighted version used by the bootstrap agrees with unit weights
     risk = -health_tie
     order = np.argsort(risk, kind="stable")
     _, groups = np.unique(risk[order], return_inverse=True)
-    assert cal._weighted_auc(order, groups, churned.astype(float), np.ones(6)) == pytest.approx(
+    assert fit._weighted_auc(order, groups, churned.astype(float), np.ones(6)) == pytest.approx(
         8.5 / 9
     )
 
 
 def test_weighted_score_renormalises_like_the_sql() -> None:
     rows = [
-        cal.PresetRow("p", "a", 0.6, "s1", 0.5),
-        cal.PresetRow("p", "a", 0.6, "s2", 0.5),
-        cal.PresetRow("p", "b", 0.4, "s3", 1.0),
+        presets.PresetRow("p", "a", 0.6, "s1", 0.5),
+        presets.PresetRow("p", "a", 0.6, "s2", 0.5),
+        presets.PresetRow("p", "b", 0.4, "s3", 1.0),
     ]
     scores = {
         "s1": np.array([80.0, 80.0, np.nan, np.nan]),
         "s2": np.array([40.0, np.nan, 40.0, np.nan]),
         "s3": np.array([10.0, 10.0, np.nan, np.nan]),
     }
-    got = cal.weighted_score(rows, scores)
+    got = presets.weighted_score(rows, scores)
     # 0.6 * 60 + 0.4 * 10; 0.6 * 80 + 0.4 * 10; only dimension a: 40; nothing: NaN
     assert got[:3] == pytest.approx([40.0, 52.0, 40.0])
     assert math.isnan(got[3])
@@ -286,7 +287,7 @@ def test_fit_weights_are_non_negative_and_zero_for_a_signal_pointing_the_wrong_w
     # churn falls with `good` and rises with `wrong`
     p = 1 / (1 + np.exp(-(-1 - 3 * (good - 50) / 50 + 2 * (wrong - 50) / 50)))
     churned = (rng.random(4000) < p).astype(np.int8)
-    weights, _ = cal.fit_weights(np.column_stack([good, wrong]), churned)
+    weights, _ = fit.fit_weights(np.column_stack([good, wrong]), churned)
     assert weights[0] > 1.0
     assert weights[1] == 0.0
 
@@ -294,7 +295,7 @@ def test_fit_weights_are_non_negative_and_zero_for_a_signal_pointing_the_wrong_w
 def test_propose_preset_keeps_a_vanished_dimension_and_drops_zero_signals() -> None:
     fitted = dict.fromkeys((r.signal for r in HBR), 0.0)
     fitted.update(adoption=3.0, breadth=1.0, payment=2.0)
-    proposal = cal.propose_preset(fitted, HBR)
+    proposal = presets.propose_preset(fitted, HBR)
     by_signal = {r.signal: r for r in proposal}
     # product_usage: adoption 3/6, breadth 1/6; the other usage signals are dropped
     assert set(by_signal) >= {"adoption", "breadth", "payment"}
@@ -320,8 +321,8 @@ def test_cli_writes_the_proposal_outside_the_seeds(
     warehouse, tmp_path, capsys, monkeypatch
 ) -> None:
     # one reference configuration: no cross-validation (the fixture's run covers it)
-    first = next(iter(cal.GBM_CANDIDATES.items()))
-    monkeypatch.setattr(cal, "GBM_CANDIDATES", dict([first]))
+    first = next(iter(fit.GBM_CANDIDATES.items()))
+    monkeypatch.setattr(fit, "GBM_CANDIDATES", dict([first]))
     out = tmp_path / "calibration"
     code = main(
         [

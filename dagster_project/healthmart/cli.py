@@ -405,11 +405,11 @@ def main(argv: list[str] | None = None) -> int:
         parse_dbt(Settings.from_env())
         return 0
     if args.command == "calibrate":
-        from healthmart import calibrate
+        from healthmart.calibrate.report import run as run_calibration
 
         settings = Settings.from_env(warehouse_path=args.warehouse_path)
         out = Path(args.out).expanduser()
-        return calibrate.run(
+        return run_calibration(
             settings.warehouse_path,
             out if out.is_absolute() else PROJECT_ROOT / out,
             base_preset=args.base_preset,
