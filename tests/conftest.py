@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from healthmart.cli import parse_dbt, run
+from healthmart.cli.run import run
 from healthmart.core.settings import DBT_PROJECT_DIR, Settings
+from healthmart.defs.dbt.project import parse_dbt
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from healthmart.cli import run
+from healthmart.cli.run import run
 from healthmart.core.settings import Settings
 
 HORIZON = 90

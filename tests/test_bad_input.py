@@ -30,7 +30,7 @@ import pytest
 from test_end_to_end import write_exports
 from test_late_data import mart_differences
 
-from healthmart.cli import run
+from healthmart.cli.run import run
 from healthmart.core.settings import Settings
 from healthmart.defs.ingest.config import (
     IngestConfig,

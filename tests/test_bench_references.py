@@ -25,7 +25,7 @@ from benchmarks.checks import (
     published_account_days,
 )
 from benchmarks.exports import add_new_day, last_activity_date
-from healthmart.cli import run
+from healthmart.cli.run import run
 from healthmart.core.settings import Settings
 from healthmart.generate.exports import generate_exports
 

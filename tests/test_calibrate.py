@@ -17,7 +17,7 @@ import pytest
 
 from healthmart.calibrate import calibration, defaults, fit, observations, presets
 from healthmart.calibrate import report as calibration_report
-from healthmart.cli import main
+from healthmart.cli.main import main
 
 SEED_PRESETS = presets.read_presets(defaults.SEEDS_DIR / "preset_weights.csv")
 HBR = presets.preset(SEED_PRESETS, "hbr")

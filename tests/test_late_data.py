@@ -37,7 +37,7 @@ import pytest
 from conftest import run_job_once
 from test_end_to_end import SUPPORT, usage_rows, write_exports
 
-from healthmart.cli import run
+from healthmart.cli.run import run
 from healthmart.core.settings import PROJECT_ROOT, Settings
 from healthmart.defs.dbt.assets import build_parts, supported_range
 from healthmart.defs.dbt.planning import (

@@ -505,7 +505,7 @@ def test_record_keeps_files_that_failed_pending(faulty: tuple[Path, Path]) -> No
 def test_a_bad_export_stops_the_run_before_the_build(isolated_settings: Settings) -> None:
     from test_end_to_end import write_exports
 
-    from healthmart.cli import run
+    from healthmart.cli.run import run
 
     write_exports(isolated_settings.exports_dir)
     (isolated_settings.exports_dir / "support" / "late.csv").write_text(

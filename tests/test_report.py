@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from healthmart.cli import main
+from healthmart.cli.main import main
 from healthmart.core.settings import PROJECT_ROOT, Settings
 from healthmart.defs.report.data import load_actions
 from healthmart.defs.report.page import CHART_IDS, render_report, report_path

@@ -28,7 +28,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from healthmart.cli import run
+from healthmart.cli.run import run
 from healthmart.core.runlock import RunLockBusy, holder_pid, lock_file_for, lock_timeout, run_lock
 from healthmart.core.settings import PROJECT_ROOT, Settings
 from healthmart.definitions import defs

@@ -1,4 +1,4 @@
-"""Command line: `healthmart run` (the daily job, headless), `summary`, `report`, `parse`.
+"""`healthmart run`: the daily job, headless.
 
 `healthmart run` is what `make run` calls: sample exports when the landing folder has none,
 the dbt manifest, then one run of the Dagster job `daily_health_job` (the same job the
@@ -9,7 +9,6 @@ record and the HTML health report. It prints the plan and a summary of the servi
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import sqlite3
@@ -23,6 +22,7 @@ from typing import Any
 
 import duckdb
 
+from healthmart.cli.output import print_ingest_problems, scored_dates
 from healthmart.core.contract import SOURCES
 from healthmart.core.run_range import NOT_BEFORE_TAG, RESTATE_TAG
 from healthmart.core.runlock import RunLockBusy, lock_timeout, run_lock
@@ -156,7 +156,7 @@ def _run_locked(
     if settings.warehouse_path.exists():
         con = duckdb.connect(str(settings.warehouse_path), read_only=True)
         try:
-            _print_ingest_problems(con, run_id)
+            print_ingest_problems(con, run_id)
             recorded = recorded_plan(con, run_id)
         finally:
             con.close()
@@ -183,7 +183,7 @@ def _run_locked(
             )
         return 1
     if recorded is not None and recorded.start is not None:
-        print(_scored_dates(settings, recorded.start, recorded.end), flush=True)
+        print(scored_dates(settings, recorded.start, recorded.end), flush=True)
 
     from healthmart.defs.report.summary import render_summary
 
@@ -196,62 +196,6 @@ def _run_locked(
     print(f"Health report: {report}")
     print(f"Done in {time.monotonic() - started:.0f} s.")
     return 0
-
-
-def _scored_dates(settings: Settings, first: date, last: date) -> str:
-    """What the build wrote: the scoring dates of the range that the data supports."""
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
-    try:
-        lo, hi, days = con.execute(
-            "select min(score_date), max(score_date), count(distinct score_date) "
-            "from marts.fct_health_scores where score_date between ? and ?",
-            [first, last],
-        ).fetchone()
-        versions = con.execute(
-            "select config_version, min(score_date), max(score_date) "
-            "from marts.fct_health_scores group by config_version order by 2"
-        ).fetchall()
-    finally:
-        con.close()
-    if not days:
-        return "Scored no date (the data supports none in the range)."
-    text = f"Scored {days} date{'s' if days != 1 else ''}: {lo} .. {hi}."
-    if len(versions) > 1:
-        spans = ", ".join(f"{v} ({a} .. {b})" for v, a, b in versions)
-        text += (
-            f"\nThe history holds {len(versions)} scoring config versions: {spans}. Rows keep "
-            "the config they were computed under (fct_health_drivers.restatement_change shows "
-            "the effect); `healthmart run --restate` rescores all history under the current one."
-        )
-    return text
-
-
-def _print_ingest_problems(con: duckdb.DuckDBPyConnection, load_id: str) -> None:
-    """One line per file of this ingest that could not be loaded, and the quarantine count."""
-    errors = con.execute(
-        "select error from ingest_meta.load_log where load_id = ? and status = 'error' "
-        "order by source, file",
-        [load_id],
-    ).fetchall()
-    quarantined = con.execute(
-        "select coalesce(sum(rows_quarantined), 0) from ingest_meta.load_log "
-        "where load_id = ? and status = 'loaded'",
-        [load_id],
-    ).fetchone()[0]
-    if errors:
-        print(
-            f"{len(errors)} file{'s' if len(errors) != 1 else ''} could not be loaded "
-            "(the other files were; see ingest_meta.load_log):",
-            file=sys.stderr,
-        )
-        for (error,) in errors:
-            print(f"  {error}", file=sys.stderr)
-    if quarantined:
-        print(
-            f"{quarantined} row{'s' if quarantined != 1 else ''} quarantined "
-            "(see ingest_meta.quarantine).",
-            flush=True,
-        )
 
 
 @contextlib.contextmanager
@@ -285,141 +229,3 @@ def _quick_event_log(instance: Any, run_id: str) -> Iterator[None]:
             # The run's event log exists once the run's first event is stored.
             instance.add_event_listener(run_id, lambda _: hold_open(storage.path_for_shard(run_id)))
         yield
-
-
-def score_from_arg(text: str) -> date | str:
-    if text == "latest":
-        return text
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected an ISO date (YYYY-MM-DD) or 'latest', got {text!r}"
-        ) from None
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="healthmart", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    run_p = sub.add_parser("run", help="run the daily job headless and print a summary")
-    run_p.add_argument(
-        "--exports-dir", help="landing folder (default: HEALTHMART_EXPORTS_DIR or data/exports)"
-    )
-    run_p.add_argument(
-        "--serving-path",
-        help="serving file (default: HEALTHMART_SERVING_PATH or data/healthmart.duckdb)",
-    )
-    run_p.add_argument("--preset", help="weighting preset: hbr, vital_signs or bigcommerce")
-    run_p.add_argument(
-        "--restate",
-        action="store_true",
-        help="rescore all history (e.g. after a config change), not only the dates that need it",
-    )
-    run_p.add_argument(
-        "--score-from",
-        type=score_from_arg,
-        metavar="DATE|latest",
-        help="score no date before DATE (ISO), or only the latest date the data supports: "
-        "a first run on a long history without the backfill (default: every date needed)",
-    )
-    run_p.add_argument(
-        "--ingest-config",
-        help="ingest config file: column mapping, encoding, delimiter per source "
-        "(default: HEALTHMART_INGEST_CONFIG, else config/ingest.yml if it exists)",
-    )
-    run_p.add_argument(
-        "--sample",
-        action="store_true",
-        help="when the landing folder holds no export, generate sample exports there first "
-        "(what `make run` does); without it an empty folder stops the run",
-    )
-    run_p.add_argument(
-        "--sample-accounts", type=int, default=2000, help="accounts in generated sample exports"
-    )
-    run_p.add_argument(
-        "--sample-months", type=int, default=18, help="months of generated sample exports"
-    )
-    run_p.add_argument(
-        "--sample-seed", type=int, default=42, help="seed of generated sample exports"
-    )
-    sum_p = sub.add_parser("summary", help="print the summary of the published serving file")
-    sum_p.add_argument("--serving-path")
-    rep_p = sub.add_parser("report", help="write the HTML health report of the serving file")
-    rep_p.add_argument("--serving-path")
-    rep_p.add_argument(
-        "--out", help="HTML file (default: HEALTHMART_REPORT_PATH or reports/health_report.html)"
-    )
-    sub.add_parser("parse", help="build the dbt manifest (dbt parse)")
-    cal_p = sub.add_parser(
-        "calibrate",
-        help="fit signal weights to the churn history; write a proposed preset and a comparison",
-    )
-    cal_p.add_argument(
-        "--warehouse-path",
-        help="working warehouse, opened read-only (default: HEALTHMART_WAREHOUSE_PATH or "
-        "data/warehouse.duckdb)",
-    )
-    cal_p.add_argument("--base-preset", default="hbr", help="preset whose dimensions to keep")
-    cal_p.add_argument(
-        "--horizon-days",
-        type=int,
-        help="churn horizon in days (default: churn_horizon_days of seeds/scoring_settings.csv)",
-    )
-    cal_p.add_argument(
-        "--out", default="reports/calibration", help="output folder (default: reports/calibration)"
-    )
-    cal_p.add_argument(
-        "--train-share", type=float, default=0.7, help="share of the span before the test period"
-    )
-    cal_p.add_argument("--seed", type=int, default=42, help="seed of the reference model")
-    args = parser.parse_args(argv)
-
-    if args.command == "run":
-        settings = Settings.from_env(
-            exports_dir=args.exports_dir,
-            serving_path=args.serving_path,
-            preset=args.preset,
-            ingest_config=args.ingest_config,
-        )
-        return run(
-            settings,
-            args.sample_accounts,
-            args.sample_months,
-            args.sample_seed,
-            args.restate,
-            args.score_from,
-            sample=args.sample,
-        )
-    if args.command == "summary":
-        from healthmart.defs.report.summary import render_summary
-
-        print(render_summary(Settings.from_env(serving_path=args.serving_path).serving_path))
-        return 0
-    if args.command == "report":
-        from healthmart.defs.report.page import report_path, write_report
-
-        serving_path = Settings.from_env(serving_path=args.serving_path).serving_path
-        print(f"Health report: {write_report(serving_path, report_path(args.out))}")
-        return 0
-    if args.command == "parse":
-        parse_dbt(Settings.from_env())
-        return 0
-    if args.command == "calibrate":
-        from healthmart.calibrate.report import run as run_calibration
-
-        settings = Settings.from_env(warehouse_path=args.warehouse_path)
-        out = Path(args.out).expanduser()
-        return run_calibration(
-            settings.warehouse_path,
-            out if out.is_absolute() else PROJECT_ROOT / out,
-            base_preset=args.base_preset,
-            horizon_days=args.horizon_days,
-            train_share=args.train_share,
-            seed=args.seed,
-            memory_limit=settings.duckdb_memory_limit,
-        )
-    return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())
