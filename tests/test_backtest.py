@@ -65,6 +65,52 @@ def test_auc_matches_an_independent_computation(serving) -> None:
     assert auc == pytest.approx(expected)
 
 
+def test_signal_auc_matches_an_independent_computation(serving) -> None:
+    """Each signal's AUC over the observable account-days where it has a score, from the
+    plain wide rows and sklearn; one churned account is too few for a verdict."""
+    churned_on = dict(
+        serving.execute("select account_id, churned_on from marts.dim_accounts").fetchall()
+    )
+    published = {
+        row[0]: row[1:]
+        for row in serving.execute(
+            "select signal, observations, churned, auc, churned_accounts, verdict "
+            "from marts.fct_backtest_signals"
+        ).fetchall()
+    }
+    signals = [
+        name.removeprefix("signal_score__")
+        for (name,) in serving.execute(
+            "select column_name from information_schema.columns where table_schema = 'marts' "
+            "and table_name = 'fct_signal_scores_wide' and column_name like 'signal_score__%'"
+        ).fetchall()
+    ]
+    assert sorted(published) == sorted(signals) and len(signals) >= 10
+    compared = 0
+    for signal in signals:
+        rows = serving.execute(
+            f"select account_id, score_date, signal_score__{signal} "
+            "from marts.fct_signal_scores_wide "
+            f"where signal_score__{signal} is not null"
+        ).fetchall()
+        labels, scores = [], []
+        for account, day, score in rows:
+            if day + timedelta(days=HORIZON - 1) > LAST_ACTIVITY:
+                continue
+            churn = churned_on.get(account)
+            labels.append(churn is not None and day <= churn < day + timedelta(days=HORIZON))
+            scores.append(-score)
+        observations, churned, auc, churned_accounts, verdict = published[signal]
+        assert (observations, churned) == (len(labels), sum(labels)), signal
+        assert verdict == "too_few_churners" and churned_accounts <= 1, signal
+        if 0 < sum(labels) < len(labels):
+            assert auc == pytest.approx(roc_auc_score(labels, scores)), signal
+            compared += 1
+        else:
+            assert auc is None, signal
+    assert compared >= 3
+
+
 def test_churn_by_tier_matches_an_independent_computation(serving) -> None:
     obs = independent_observations(serving)
     expected: dict[str, tuple[int, int]] = {}

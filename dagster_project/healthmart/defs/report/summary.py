@@ -125,6 +125,8 @@ def _sections(con: duckdb.DuckDBPyConnection, serving_path: Path) -> list[str]:
         bt_text = f"{100 * bt[2]:.2f}% of {bt[0]} account-days" if bt else "n/a"
         lines.append(f"  {tier:<10} {months:>14} {churned:>8} {100 * rate:>12.2f}% {bt_text:>30}")
 
+    lines += _backtest_lines(con, preset, horizon)
+
     lines += ["", "The ten lowest-scoring current customers and their weakest signals:"]
     rows = con.execute(
         """
@@ -175,6 +177,56 @@ def _sections(con: duckdb.DuckDBPyConnection, serving_path: Path) -> list[str]:
     for title, sql in EXAMPLE_QUERIES:
         lines += [f"-- {title}", sql, ""]
     return lines
+
+
+def _backtest_lines(con: duckdb.DuckDBPyConnection, preset: str, horizon: int) -> list[str]:
+    """How well the score and each signal on its own ranked the accounts that churned within
+    the horizon (fct_backtest_summary, fct_backtest_signals); a signal that carries weight
+    and is not predictive is marked, so that the analyst learns it the day it happens."""
+    score = con.execute(
+        """
+        select auc from marts.fct_backtest_summary
+        where preset = ? and segment = 'all' and period = 'all'
+        """,
+        [preset],
+    ).fetchall()
+    score_auc = score[0][0] if score else None
+    lines = [
+        "",
+        f"Churn within {horizon} d, backtest: AUC of the {preset} score {_auc(score_auc)}; "
+        "each signal on its own (95 % interval):",
+        f"  {'signal':<16} {'weight':>6} {'AUC':>6} {'interval':>13} {'with data':>9}  verdict",
+    ]
+    rows = con.execute(
+        """
+        select signal, preset_weight, auc, auc_low, auc_high, with_data_share, verdict
+        from marts.fct_backtest_signals
+        order by preset_weight = 0, auc nulls last, signal
+        """
+    ).fetchall()
+    flagged = []
+    for signal, weight, auc, low, high, with_data, verdict in rows:
+        interval = f"{_auc(low)}-{_auc(high)}" if low is not None else "-"
+        mark = ""
+        if weight > 0 and verdict in ("inverted", "uninformative"):
+            wrong = "points the wrong way" if verdict == "inverted" else "no better than chance"
+            mark = f"  <- {wrong}"
+            flagged.append(signal)
+        share = f"{100 * with_data:.0f}%" if with_data is not None else "-"
+        lines.append(
+            f"  {signal:<16} {100 * weight:>5.1f}% {_auc(auc):>6} {interval:>13} {share:>9}  "
+            f"{verdict}{mark}"
+        )
+    if flagged:
+        lines.append(
+            f"  {len(flagged)} weighted signal(s) not predictive: {', '.join(flagged)} "
+            "(see `healthmart calibrate`)."
+        )
+    return lines
+
+
+def _auc(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
 
 
 def _num(value: float | None) -> str:

@@ -29,6 +29,8 @@ PUBLISHED_MODELS = (
     "dim_config_versions",
     "fct_cohort_churn",
     "fct_backtest_churn_by_tier",
+    "fct_backtest_summary",
+    "fct_backtest_signals",
     "account_health",
     "health_history",
     "signal_breakdown",
