@@ -21,6 +21,7 @@ from healthmart.cli.main import main
 from healthmart.core.settings import PROJECT_ROOT, Settings
 from healthmart.defs.report.data import load_actions
 from healthmart.defs.report.page import CHART_IDS, render_report, report_path
+from healthmart.defs.report.summary import backtest_lines
 
 CHROMIUM_FLAGS = (
     "--headless",
@@ -180,6 +181,13 @@ MART_COLUMNS = {
         "play varchar, priority integer, action_rank integer, reason varchar"
     ),
     "fct_customer_value": "account_id varchar, value_at_risk double",
+    "fct_backtest_signals": (
+        "signal varchar, preset varchar, observations bigint, churned bigint, "
+        "churned_accounts bigint, retained_accounts bigint, with_data_share double, "
+        "preset_weight double, auc double, auc_low double, auc_high double, verdict varchar, "
+        "horizon_days integer"
+    ),
+    "fct_backtest_summary": "preset varchar, segment varchar, period varchar, auc double",
     "fct_backtest_churn_by_tier": (
         "preset varchar, tier varchar, tier_severity integer, horizon_days integer, "
         "scored_account_days bigint, accounts bigint, churned_within_horizon hugeint, "
@@ -291,6 +299,52 @@ def test_small_mart_with_empty_tables_shows_no_data(tmp_path: Path) -> None:
     assert kpi_value(page, "kpi-customers") == "4"
     assert kpi_value(page, "kpi-actions") == "3"  # K1, K2, K4
     assert "kpi-churn" not in page
+
+
+def test_signals_that_do_not_predict_churn_are_marked(tmp_path: Path) -> None:
+    """A weighted signal that points the wrong way or tells nothing is marked in the report
+    and in the run summary; an unweighted one or one without enough churners is not."""
+    serving = make_marts(tmp_path / "serving.duckdb", ACTION_CASES[:4])
+    con = duckdb.connect(str(serving))
+    con.executemany(
+        "insert into marts.fct_backtest_signals values (?, 'hbr', 1000, 50, 20, 80, 1.0, ?, ?, "
+        "?, ?, ?, 90)",
+        [
+            ("revenue_trend", 0.125, 0.33, 0.30, 0.36, "inverted"),
+            ("usage_trend", 0.05, 0.51, 0.47, 0.55, "uninformative"),
+            ("adoption", 0.05, 0.81, 0.78, 0.84, "predictive"),
+            ("enablement", 0.0, 0.31, 0.28, 0.34, "inverted"),
+            ("breadth", 0.05, None, None, None, "too_few_churners"),
+        ],
+    )
+    con.execute("insert into marts.fct_backtest_summary values ('hbr', 'all', 'all', 0.8)")
+    con.close()
+    page = render_report(serving)
+    start = page.index('id="signals-table"')
+    table = page[start : page.index("</table>", start)]
+    rows = re.findall(r"<tr class='(flagged)?'><td>([a-z_]+)</td>", table)
+    assert [(signal, bool(flag)) for flag, signal in rows] == [
+        ("revenue_trend", True),
+        ("usage_trend", True),
+        ("adoption", False),
+        ("breadth", False),
+        ("enablement", False),
+    ]
+    assert "inverted: points the wrong way" in table
+    assert "uninformative: no better than chance" in table
+
+    con = duckdb.connect(str(serving), read_only=True)
+    lines = backtest_lines(con, "hbr", 90)
+    con.close()
+    assert "AUC of the hbr score 0.800" in lines[1]
+    assert lines[-1].startswith("  2 weighted signal(s) not predictive: revenue_trend, usage_trend")
+    assert [line.split()[0] for line in lines[3:-1]] == [
+        "revenue_trend",
+        "usage_trend",
+        "adoption",
+        "breadth",
+        "enablement",
+    ]
 
 
 def test_empty_marts_render_and_draw(tmp_path: Path) -> None:

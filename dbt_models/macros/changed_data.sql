@@ -3,7 +3,7 @@
 
     A run that scores from start_date on (run_var) was planned from the data that changed:
     a row dated d changes the scores from d + 1 on, so no row dated before start_date - 1
-    changed since the last build (healthmart.planning.plan_scoring_range; a full rebuild drops these
+    changed since the last build (healthmart.defs.dbt.planning.plan_scoring_range; a full rebuild drops these
     tables first). Without start_date the table is rebuilt whole.
 
     `changed_data_cutoff()`: the first date to rebuild, as SQL (null: all of it).

@@ -44,6 +44,7 @@ class ReportData:
     trend: pd.DataFrame
     drivers: pd.DataFrame
     actions: pd.DataFrame
+    signals: pd.DataFrame
 
 
 def _frame(
@@ -167,6 +168,20 @@ def load_churn_backtest(con: duckdb.DuckDBPyConnection, preset: str | None) -> p
     )
 
 
+def load_backtest_signals(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Each signal's own AUC against churn within the horizon (fct_backtest_signals): the
+    weighted signals first, the weakest first."""
+    return _frame(
+        con,
+        """
+        select signal, preset, preset_weight, auc, auc_low, auc_high, with_data_share,
+               verdict, horizon_days, churned_accounts
+        from marts.fct_backtest_signals
+        order by preset_weight = 0, auc nulls last, signal
+        """,
+    )
+
+
 def load_score_bins(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Current customers per tier and score bin (the histogram, binned in SQL)."""
     return _frame(
@@ -281,6 +296,7 @@ def load_report_data(serving_path: Path) -> ReportData:
             trend=load_trend(con),
             drivers=load_drivers(con),
             actions=load_actions(con),
+            signals=load_backtest_signals(con),
         )
     finally:
         con.close()

@@ -125,7 +125,7 @@ def _sections(con: duckdb.DuckDBPyConnection, serving_path: Path) -> list[str]:
         bt_text = f"{100 * bt[2]:.2f}% of {bt[0]} account-days" if bt else "n/a"
         lines.append(f"  {tier:<10} {months:>14} {churned:>8} {100 * rate:>12.2f}% {bt_text:>30}")
 
-    lines += _backtest_lines(con, preset, horizon)
+    lines += backtest_lines(con, preset, horizon)
 
     lines += ["", "The ten lowest-scoring current customers and their weakest signals:"]
     rows = con.execute(
@@ -179,7 +179,7 @@ def _sections(con: duckdb.DuckDBPyConnection, serving_path: Path) -> list[str]:
     return lines
 
 
-def _backtest_lines(con: duckdb.DuckDBPyConnection, preset: str, horizon: int) -> list[str]:
+def backtest_lines(con: duckdb.DuckDBPyConnection, preset: str, horizon: int) -> list[str]:
     """How well the score and each signal on its own ranked the accounts that churned within
     the horizon (fct_backtest_summary, fct_backtest_signals); a signal that carries weight
     and is not predictive is marked, so that the analyst learns it the day it happens."""
