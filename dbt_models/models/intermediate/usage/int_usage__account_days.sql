@@ -8,8 +8,7 @@ events as (
     -- the days a run's new or changed files touch (all of them on a full build)
     select * from {{ ref('stg_usage__events') }}
     {{ changed_data_filter('activity_date') }}
-),
-
+)
 
 select
     -- ids
