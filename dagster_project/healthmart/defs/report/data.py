@@ -168,6 +168,19 @@ def load_churn_backtest(con: duckdb.DuckDBPyConnection, preset: str | None) -> p
     )
 
 
+# verdicts of fct_backtest_signals that a weighted signal should not have, and what they mean
+NOT_PREDICTIVE = {
+    "inverted": "points the wrong way",
+    "uninformative": "no better than chance",
+}
+
+
+def not_predictive(weight: float, verdict: str) -> str | None:
+    """What is wrong with a signal of the backtest that carries weight and does not predict
+    churn; None when nothing is."""
+    return NOT_PREDICTIVE.get(verdict) if weight > 0 else None
+
+
 def load_backtest_signals(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Each signal's own AUC against churn within the horizon (fct_backtest_signals): the
     weighted signals first, the weakest first."""

@@ -24,7 +24,12 @@ from healthmart.defs.report.charts import (
     tiers_figure,
     trend_figure,
 )
-from healthmart.defs.report.data import SCORE_BIN_WIDTH, ReportData, load_report_data
+from healthmart.defs.report.data import (
+    SCORE_BIN_WIDTH,
+    ReportData,
+    load_report_data,
+    not_predictive,
+)
 from healthmart.defs.report.style import FONT, css_colour
 
 ENV_REPORT_PATH = "HEALTHMART_REPORT_PATH"
@@ -149,13 +154,6 @@ def actions_table(actions: pd.DataFrame) -> str:
     )
 
 
-# verdicts of fct_backtest_signals that a weighted signal should not have, and what they mean
-NOT_PREDICTIVE = {
-    "inverted": "points the wrong way",
-    "uninformative": "no better than chance",
-}
-
-
 def signals_table(signals: pd.DataFrame) -> str:
     """The backtest of each signal on its own: weight, AUC and its interval, verdict; a
     weighted signal that is not predictive is marked."""
@@ -167,12 +165,11 @@ def signals_table(signals: pd.DataFrame) -> str:
     )
     rows = []
     for r in signals.itertuples():
-        flagged = r.preset_weight > 0 and r.verdict in NOT_PREDICTIVE
-        verdict = str(r.verdict).replace("_", " ")
+        wrong = not_predictive(r.preset_weight, r.verdict)
+        flagged = wrong is not None
+        verdict = html.escape(str(r.verdict).replace("_", " "))
         if flagged:
-            verdict = f"<b>{html.escape(verdict)}: {NOT_PREDICTIVE[r.verdict]}</b>"
-        else:
-            verdict = html.escape(verdict)
+            verdict = f"<b>{verdict}: {wrong}</b>"
         interval = (
             "–"
             if pd.isna(r.auc_low)
@@ -203,7 +200,7 @@ def _card(title: str, caption: str, body: str, wide: bool = False) -> str:
 
 
 def _horizon(signals: pd.DataFrame) -> str:
-    return "the horizon's" if signals.empty else f"{int(signals.horizon_days.iloc[0])}"
+    return "the horizon" if signals.empty else f"{int(signals.horizon_days.iloc[0])} days"
 
 
 def _chart(fig: go.Figure, div_id: str) -> str:
@@ -238,7 +235,7 @@ def chart_cards(data: ReportData) -> str:
             "Do the signals predict churn?",
             "Each signal on its own in the backtest: the probability that an account-day "
             "followed by a churn within "
-            f"{_horizon(data.signals)} days had a lower signal score than one that was not "
+            f"{_horizon(data.signals)} had a lower signal score than one that was not "
             "(AUC; 0.5 = chance), with its 95 % interval over distinct accounts "
             "(fct_backtest_signals). Weight: in the preset "
             f"{_fmt(data.overview.preset, '{}')}; a weighted signal that is not predictive is "

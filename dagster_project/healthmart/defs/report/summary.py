@@ -5,6 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pandas as pd
+
+from healthmart.defs.report.data import load_backtest_signals, not_predictive
 
 EXAMPLE_QUERIES = (
     (
@@ -197,25 +200,17 @@ def backtest_lines(con: duckdb.DuckDBPyConnection, preset: str, horizon: int) ->
         "each signal on its own (95 % interval):",
         f"  {'signal':<16} {'weight':>6} {'AUC':>6} {'interval':>13} {'with data':>9}  verdict",
     ]
-    rows = con.execute(
-        """
-        select signal, preset_weight, auc, auc_low, auc_high, with_data_share, verdict
-        from marts.fct_backtest_signals
-        order by preset_weight = 0, auc nulls last, signal
-        """
-    ).fetchall()
     flagged = []
-    for signal, weight, auc, low, high, with_data, verdict in rows:
-        interval = f"{_auc(low)}-{_auc(high)}" if low is not None else "-"
-        mark = ""
-        if weight > 0 and verdict in ("inverted", "uninformative"):
-            wrong = "points the wrong way" if verdict == "inverted" else "no better than chance"
-            mark = f"  <- {wrong}"
-            flagged.append(signal)
-        share = f"{100 * with_data:.0f}%" if with_data is not None else "-"
+    for r in load_backtest_signals(con).itertuples():
+        interval = f"{_auc(r.auc_low)}-{_auc(r.auc_high)}" if not pd.isna(r.auc_low) else "-"
+        wrong = not_predictive(r.preset_weight, r.verdict)
+        mark = f"  <- {wrong}" if wrong else ""
+        if wrong:
+            flagged.append(r.signal)
+        share = "-" if pd.isna(r.with_data_share) else f"{100 * r.with_data_share:.0f}%"
         lines.append(
-            f"  {signal:<16} {100 * weight:>5.1f}% {_auc(auc):>6} {interval:>13} {share:>9}  "
-            f"{verdict}{mark}"
+            f"  {r.signal:<16} {100 * r.preset_weight:>5.1f}% {_auc(r.auc):>6} {interval:>13} "
+            f"{share:>9}  {r.verdict}{mark}"
         )
     if flagged:
         lines.append(
@@ -226,7 +221,7 @@ def backtest_lines(con: duckdb.DuckDBPyConnection, preset: str, horizon: int) ->
 
 
 def _auc(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3f}"
+    return "-" if value is None or pd.isna(value) else f"{value:.3f}"
 
 
 def _num(value: float | None) -> str:

@@ -83,8 +83,8 @@ scored_days as (
     select * from signal_days where signal_score is not null
 ),
 
--- counts per signal and score value: every rank below comes from these (as in
--- fct_backtest_summary), not from sorting the account-days
+-- counts per signal and score value: every rank below comes from these
+-- (macros/rank_auc.sql), not from sorting the account-days
 by_score as (
     select
         signal,
@@ -100,13 +100,7 @@ ranked as (
     select
         *,
         -- account-days of the signal scored higher (healthier) than this value
-        coalesce(
-            sum(observations) over (
-                partition by signal order by signal_score desc
-                rows between unbounded preceding and 1 preceding
-            ),
-            0
-        ) as scored_higher
+        {{ scored_higher_sql('signal', 'signal_score') }} as scored_higher
     from by_score
 ),
 
@@ -140,11 +134,9 @@ auc as (
         rank_sums.with_data,
         accounts.churned_accounts,
         accounts.retained_accounts,
-        case
-            when rank_sums.churned > 0 and rank_sums.churned < rank_sums.observations
-                then cast(rank_sums.churner_rank_sum_x2 - rank_sums.churned * (rank_sums.churned + 1) as double)
-                / (2.0 * cast(rank_sums.churned as double) * (rank_sums.observations - rank_sums.churned))
-        end as auc
+        {{ rank_auc_sql(
+            'rank_sums.churned', 'rank_sums.observations', 'rank_sums.churner_rank_sum_x2'
+        ) }} as auc
     from rank_sums
     inner join accounts
         on rank_sums.signal = accounts.signal

@@ -3,7 +3,8 @@
 -- How well each preset's score predicted churn within the horizon: over all observations,
 -- per segment and per month of scoring date (is the score getting better or worse).
 --   auc: probability that a churner scored lower than a non-churner (ties count half) -
---        the Mann-Whitney statistic from average ranks; 0.5 = no better than chance
+--        the Mann-Whitney statistic from average ranks (macros/rank_auc.sql); 0.5 = no better
+--        than chance
 --   precision / recall at the at-risk threshold: flagged = tier at_risk or critical
 --   lift of the lowest decile: churn rate of the 10 % lowest scores / overall churn rate
 
@@ -60,13 +61,7 @@ ranked as (
     select
         *,
         -- rows of the group scored higher (healthier) / lower than this value
-        coalesce(
-            sum(observations) over (
-                partition by preset, segment, period order by computed_score desc
-                rows between unbounded preceding and 1 preceding
-            ),
-            0
-        ) as scored_higher,
+        {{ scored_higher_sql('preset, segment, period', 'computed_score') }} as scored_higher,
         coalesce(
             sum(observations) over (
                 partition by preset, segment, period order by computed_score
@@ -179,11 +174,7 @@ select
     flagged,
     flagged_churned,
     -- quality of the score
-    case
-        when churned > 0 and churned < observations
-            then cast(churner_rank_sum_x2 - churned * (churned + 1) as double)
-            / (2.0 * cast(churned as double) * (observations - churned))
-    end as auc,
+    {{ rank_auc_sql('churned', 'observations', 'churner_rank_sum_x2') }} as auc,
     cast(flagged_churned as double) / nullif(flagged, 0) as precision_at_risk,
     cast(flagged_churned as double) / nullif(churned, 0) as recall_at_risk,
     (cast(lowest_decile_churned as double) / nullif(lowest_decile_observations, 0))
