@@ -101,7 +101,12 @@ def test_expectation_suites_are_blocking_checks_of_the_ingest_and_mart_assets() 
     }
     assert suites == {(f"raw/{s}", f"gx_raw_{s}") for s in SOURCES} | {
         (f"marts/{m}", f"gx_{m}")
-        for m in ("dim_accounts", "fct_signal_scores", "fct_health_scores", "fct_health_current")
+        for m in (
+            "dim_accounts",
+            "fct_signal_scores_wide",
+            "fct_health_scores",
+            "fct_health_current",
+        )
     }
     from healthmart.defs.quality.checks import quality_checks
 

@@ -628,7 +628,7 @@ def test_validation_results_are_published(e2e_settings: Settings) -> None:
     con.close()
     checked = {f"raw_{source}" for source in SOURCES} | {
         "dim_accounts",
-        "fct_signal_scores",
+        "fct_signal_scores_wide",
         "fct_health_scores",
         "fct_health_current",
     }
@@ -668,3 +668,63 @@ class WebhookServer:
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def test_the_signal_scores_suite_checks_every_signal_column_of_the_wide_rows(
+    tmp_path: Path,
+) -> None:
+    """fct_signal_scores_wide: one row per account-day, five columns per signal; the suite
+    checks each signal's columns through the lowest and highest of the row, whatever the
+    signals are called, and every signal of the config has its columns."""
+    warehouse = tmp_path / "wide.duckdb"
+    con = duckdb.connect(str(warehouse))
+    con.execute("create schema config; create schema marts")
+    con.execute(
+        "create table config.signal_config as select * from (values ('a'), ('b'), ('c')) t(signal)"
+    )
+    columns = ", ".join(
+        f"raw_value__{s} double, raw_label__{s} varchar, signal_score__{s} double, "
+        f"has_data__{s} boolean, weight__{s} double"
+        for s in ("a", "b")  # no columns for signal c
+    )
+    con.execute(
+        "create table marts.fct_signal_scores_wide "
+        f"(account_id varchar, score_date date, {columns})"
+    )
+    rows = [
+        # account, day, score a, weight a, score b, weight b
+        ("A", 1, 40.0, 0.5, 60.0, 0.5),  # fine
+        ("B", 1, 40.0, 1.0, None, None),  # fine: b missing, its weight renormalised to a
+        ("C", 1, None, None, None, None),  # fine: no signal has data, no weight
+        ("D", 1, 40.0, 0.5, 120.0, 0.5),  # score b above 100
+        ("E", 1, -1.0, 0.7, 50.0, 0.3),  # score a below 0
+        ("F", 1, 40.0, 0.5, 60.0, 0.3),  # weights sum to 0.8
+        ("G", 1, 40.0, 1.5, 60.0, -0.5),  # weights out of 0-1, though they sum to 1
+        ("A", 1, 40.0, 0.5, 60.0, 0.5),  # A's day twice
+    ]
+    con.executemany(
+        "insert into marts.fct_signal_scores_wide (account_id, score_date, signal_score__a, "
+        "weight__a, signal_score__b, weight__b) values (?, date '2024-01-01' + ?, ?, ?, ?, ?)",
+        rows,
+    )
+    con.close()
+    suite = next(s for s in load_suites() if s.name == "fct_signal_scores_wide")
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        result = validate_suite(con, suite, parameters_for(load_parameters(), suite.name))
+    finally:
+        con.close()
+    assert result.rows_validated == len(rows)
+    assert failures(result) == {
+        ("expect_column_values_to_be_between", "lowest_signal_score"): 1,  # E
+        ("expect_column_values_to_be_between", "highest_signal_score"): 1,  # D
+        ("expect_column_values_to_be_between", "lowest_weight"): 1,  # G
+        ("expect_column_values_to_be_between", "highest_weight"): 1,  # G
+        ("expect_column_values_to_be_between", "weight_sum"): 1,  # F
+        ("expect_compound_columns_to_be_unique", "account_id,score_date"): 2,  # A twice
+        ("expect_column_values_to_be_in_set", "has_columns"): 1,  # c
+    }
+    weights = next(o for o in result.outcomes if o.column == "weight_sum")
+    assert weights.element_count == len(rows) - 1  # C has no signal with data
+    (missing,) = next(o for o in result.outcomes if o.column == "has_columns").examples
+    assert missing["signal"] == "c"

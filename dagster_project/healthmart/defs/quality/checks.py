@@ -30,7 +30,12 @@ from healthmart.defs.quality.suites import (
 from healthmart.defs.quality.validate import SuiteResult, outcome_summary
 
 # The key marts with a suite (expectations/<model>.json).
-MART_SUITES = ("dim_accounts", "fct_signal_scores", "fct_health_scores", "fct_health_current")
+MART_SUITES = (
+    "dim_accounts",
+    "fct_signal_scores_wide",
+    "fct_health_scores",
+    "fct_health_current",
+)
 
 
 def load_suite(directory: Path, name: str) -> Suite:

@@ -438,39 +438,41 @@ def mart_suites() -> list[dict[str, Any]]:
             value_set=[True],
         ),
     ]
+    # fct_signal_scores is a view of fct_signal_scores_wide (one row per account-day, five
+    # columns per signal): the wide rows are validated, each reduced by DuckDB to the lowest
+    # and highest signal score and weight of the row (derived columns over every
+    # signal_score__* / weight__* column, so a signal added to seeds/signal_config.csv is
+    # checked without editing the suite) - a row per account-day, not one per signal.
     signals = [
         expectation(
             "expect_table_columns_to_match_set",
-            "the mart columns of the contract are there",
-            column_set=[
-                "account_id",
-                "score_date",
-                "signal",
-                "dimension",
-                "raw_value",
-                "signal_score",
-                "weight",
-            ],
+            "the key columns are there",
+            column_set=["account_id", "score_date"],
             exact_match=False,
         ),
         expectation("expect_column_values_to_not_be_null", "account scored", column="account_id"),
         expectation("expect_column_values_to_not_be_null", "scoring date", column="score_date"),
-        expectation("expect_column_values_to_not_be_null", "signal name", column="signal"),
-        expectation(
-            "expect_column_values_to_be_between",
-            "signal_score is within 0-100",
-            column="signal_score",
-            min_value=0,
-            max_value=100,
+        *(
+            expectation(
+                "expect_column_values_to_be_between",
+                f"every signal_score is within 0-100 ({bound} of the row)",
+                column=f"{bound}_signal_score",
+                min_value=0,
+                max_value=100,
+            )
+            for bound in ("lowest", "highest")
         ),
-        expectation(
-            "expect_column_values_to_be_between",
-            "a weight is a share, within 0-1",
-            column="weight",
-            min_value=0,
-            max_value=1,
+        *(
+            expectation(
+                "expect_column_values_to_be_between",
+                f"every weight is a share, within 0-1 ({bound} of the row)",
+                column=f"{bound}_weight",
+                min_value=0,
+                max_value=1,
+            )
+            for bound in ("lowest", "highest")
         ),
-        _uniqueness(["account_id", "score_date", "signal"], "one row per account, day, signal"),
+        _uniqueness(["account_id", "score_date"], "one row per account and scoring date"),
         expectation(
             "expect_column_values_to_be_between",
             "the weights of an account-day sum to 1 when any signal has data",
@@ -478,6 +480,13 @@ def mart_suites() -> list[dict[str, Any]]:
             column="weight_sum",
             min_value={"$PARAMETER": "weight_sum_min"},
             max_value={"$PARAMETER": "weight_sum_max"},
+        ),
+        expectation(
+            "expect_column_values_to_be_in_set",
+            "every signal of seeds/signal_config.csv has its five columns",
+            frame="signal_columns",
+            column="has_columns",
+            value_set=[True],
         ),
     ]
     accounts = [
@@ -497,7 +506,13 @@ def mart_suites() -> list[dict[str, Any]]:
         ),
     ]
 
-    def meta(model: str, scope: str, frames: dict[str, Any] | None = None) -> dict[str, Any]:
+    def meta(
+        model: str,
+        scope: str,
+        frames: dict[str, Any] | None = None,
+        derived: dict[str, str] | None = None,
+        columns: list[str] | None = None,
+    ) -> dict[str, Any]:
         return {
             "asset_key": ["marts", model],
             "table": f"marts.{model}",
@@ -507,8 +522,10 @@ def mart_suites() -> list[dict[str, Any]]:
             "index_columns": ["account_id", "score_date"]
             if scope == SCORING_DATES
             else ["account_id"],
-            "derived_columns": {},
+            "derived_columns": derived or {},
             "frames": frames or {},
+            # the table's columns the rows frame reads (default: all)
+            **({"row_columns": columns} if columns else {}),
         }
 
     return [
@@ -530,19 +547,37 @@ def mart_suites() -> list[dict[str, Any]]:
             ),
         ),
         _suite(
-            "fct_signal_scores",
+            "fct_signal_scores_wide",
             signals,
             meta(
-                "fct_signal_scores",
+                "fct_signal_scores_wide",
                 SCORING_DATES,
                 {
                     "weights": {
-                        "sql": "select account_id, score_date, sum(coalesce(weight, 0)) as "
-                        "weight_sum from {rows} group by account_id, score_date "
-                        "having count(signal_score) > 0",
+                        "sql": "select account_id, score_date, weight_sum from (select "
+                        "account_id, score_date, list_count(list_value(*columns("
+                        "'^signal_score__'))) as signals_with_score, coalesce(list_sum("
+                        "list_value(*columns('^weight__'))), 0) as weight_sum from {rows}) "
+                        "where signals_with_score > 0",
                         "chunked": True,
-                    }
+                    },
+                    "signal_columns": {
+                        "sql": "select config.signal, count(wide.column_name) = 5 as has_columns "
+                        "from config.signal_config as config left join (describe {table}) as "
+                        "wide on wide.column_name in ('raw_value__' || config.signal, "
+                        "'raw_label__' || config.signal, 'signal_score__' || config.signal, "
+                        "'has_data__' || config.signal, 'weight__' || config.signal) "
+                        "group by config.signal",
+                        "index_columns": ["signal"],
+                    },
                 },
+                derived={
+                    "lowest_signal_score": "least(*columns('^signal_score__'))",
+                    "highest_signal_score": "greatest(*columns('^signal_score__'))",
+                    "lowest_weight": "least(*columns('^weight__'))",
+                    "highest_weight": "greatest(*columns('^weight__'))",
+                },
+                columns=["account_id", "score_date"],
             ),
         ),
         _suite("dim_accounts", accounts, meta("dim_accounts", WHOLE_TABLE)),

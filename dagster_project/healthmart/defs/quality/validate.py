@@ -440,7 +440,9 @@ def validate_suite(
     base_rows = f"select * from {table}{condition}"
     derived = suite.meta.get("derived_columns") or {}
     derived_sql = "".join(f", ({expr}) as {name}" for name, expr in derived.items())
-    rows_sql = f"select *{derived_sql} from {table}{condition}"
+    row_columns = suite.meta.get("row_columns")
+    selected = ", ".join(_quote(c) for c in row_columns) if row_columns else "*"
+    rows_sql = f"select {selected}{derived_sql} from {table}{condition}"
 
     params = dict(parameters)
     columns = {
