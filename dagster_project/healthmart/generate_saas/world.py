@@ -446,6 +446,7 @@ def _invoices(
     out: list[tuple[int, float, str]] = []
     anchor = world.date(spell.anchor)
     step = {"annual": 12, "quarterly": 3, "monthly": 1}[spell.term]
+    stop = min(end if spell.churn is None else spell.churn, world.days)  # none on the churn day
     k = 0
     while True:
         if spell.term == "monthly" and k > 0:
@@ -454,7 +455,7 @@ def _invoices(
         else:
             day = (add_months(anchor, step * k) - world.start).days
         k += 1
-        if day >= min(end, world.days):
+        if day >= stop:
             break
         if day < 0 or day < spell.start:
             continue
@@ -467,7 +468,7 @@ def _invoices(
     if spell.term != "monthly":
         billed = {day for day, _, _ in out}
         for (_, s0, _), (d1, s1, p1) in zip(changes, changes[1:], strict=False):
-            if s1 > s0 and d1 < min(end, world.days) and d1 not in billed:
+            if s1 > s0 and d1 < stop and d1 not in billed:
                 years = (world.date(d1) - anchor).days // 365 + 1
                 left = max((add_months(anchor, 12 * years) - world.date(d1)).days, 1) / 365
                 if spell.term == "quarterly":
