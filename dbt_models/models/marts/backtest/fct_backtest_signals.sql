@@ -178,8 +178,10 @@ select
     coalesce(standard_errors.churned, 0) as churned,
     coalesce(standard_errors.churned_accounts, 0) as churned_accounts,
     coalesce(standard_errors.retained_accounts, 0) as retained_accounts,
-    cast(standard_errors.with_data as double) / nullif(standard_errors.observations, 0)
-        as with_data_share,
+    -- of every observable account-day, not only the scored ones: a signal whose missing
+    -- days are excluded is scored on its days with data alone
+    coalesce(standard_errors.with_data, 0)
+    / nullif(cast((select count(*) from observable) as double), 0) as with_data_share,
     -- weight of the signal in the run's preset (0 when it does not use it)
     coalesce(weights.preset_weight, 0) as preset_weight,
     -- quality of the signal
