@@ -168,3 +168,38 @@ def test_the_job_on_an_empty_landing_folder_stops_before_dbt(
     )
     assert not (tmp_path / "serving.duckdb").exists()
     assert not (tmp_path / "exports").joinpath("accounts").exists()  # no sample data made
+
+
+def test_a_run_parses_the_dbt_project_only_when_something_it_reads_changed() -> None:
+    """`healthmart run` skips `dbt parse` when the manifest was parsed from the same files,
+    dbt and settings; a changed model, seed or setting makes it parse again."""
+    from dataclasses import replace
+
+    from healthmart.core.settings import DBT_PROJECT_DIR, Settings
+    from healthmart.defs.dbt.project import dbt_project, manifest_is_current, parse_dbt
+
+    settings = Settings.from_env()
+    manifest = Path(dbt_project.manifest_path)
+    parse_dbt(settings)
+    parsed_at = manifest.stat().st_mtime_ns
+    assert manifest_is_current(settings)
+    assert not manifest_is_current(replace(settings, preset="vital_signs"))
+    for path in (
+        DBT_PROJECT_DIR / "models" / "marts" / "fct_health_scores.sql",
+        PROJECT_ROOT / "seeds" / "tier_bands.csv",
+    ):
+        stat = path.stat()
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+        try:
+            assert not manifest_is_current(settings), path
+        finally:
+            os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+        assert manifest_is_current(settings)
+    # dbt's own output does not count: a build writing target/ and logs/ changes nothing
+    (DBT_PROJECT_DIR / "logs").mkdir(exist_ok=True)
+    (DBT_PROJECT_DIR / "logs" / "extra.log").write_text("x")
+    try:
+        assert manifest_is_current(settings)
+    finally:
+        (DBT_PROJECT_DIR / "logs" / "extra.log").unlink()
+    assert manifest.stat().st_mtime_ns == parsed_at

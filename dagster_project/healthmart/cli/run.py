@@ -28,7 +28,7 @@ from healthmart.core.run_range import NOT_BEFORE_TAG, RESTATE_TAG
 from healthmart.core.runlock import RunLockBusy, lock_timeout, run_lock
 from healthmart.core.settings import ENV_INGEST_CONFIG, PROJECT_ROOT, Settings
 from healthmart.defs.dbt.planning import recorded_plan
-from healthmart.defs.dbt.project import parse_dbt
+from healthmart.defs.dbt.project import manifest_is_current, parse_dbt
 from healthmart.defs.ingest.config import IngestConfigError, load_ingest_config
 from healthmart.defs.ingest.files import list_export_files
 
@@ -112,8 +112,9 @@ def _run_locked(
         counts = generate_exports(settings.exports_dir, accounts=accounts, months=months, seed=seed)
         print("  " + ", ".join(f"{k} {v:,}" for k, v in counts.items()), flush=True)
 
-    print("Parsing the dbt project ...", flush=True)
-    parse_dbt(settings)
+    if not manifest_is_current(settings):
+        print("Parsing the dbt project ...", flush=True)
+        parse_dbt(settings)
     ensure_dagster_home()
 
     import dagster as dg
