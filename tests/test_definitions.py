@@ -203,3 +203,28 @@ def test_a_run_parses_the_dbt_project_only_when_something_it_reads_changed() -> 
     finally:
         (DBT_PROJECT_DIR / "logs" / "extra.log").unlink()
     assert manifest.stat().st_mtime_ns == parsed_at
+
+
+def test_the_dbt_resource_starts_no_dbt_before_each_command(monkeypatch) -> None:
+    """dagster-dbt's resource runs `dbt --version` and builds an in-process dbt adapter
+    before every dbt command; the project's resource reads the installed dbt-core's version
+    and builds no adapter (no asset asks for column metadata or row counts)."""
+    from functools import cached_property
+    from importlib.metadata import version
+
+    import dagster_dbt.core.resource as dagster_dbt_resource
+    from dagster_dbt import DbtCliResource
+    from packaging.version import Version
+
+    from healthmart.defs.dbt.resource import DbtCli
+
+    # the names overridden are still dagster-dbt's (a rename would silently undo the saving)
+    assert isinstance(DbtCliResource.__dict__["_cli_version"], cached_property)
+    assert callable(DbtCliResource.__dict__["_initialize_dbt_core_adapter"])
+    resource = defs.resources["dbt"]
+    assert isinstance(resource, DbtCli)
+    started: list = []
+    monkeypatch.setattr(dagster_dbt_resource, "check_output", lambda *a, **k: started.append(a))
+    assert resource._cli_version == Version(version("dbt-core"))
+    assert resource._initialize_dbt_core_adapter(["build"]) is None
+    assert started == []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from healthmart.core.resources import HealthmartSettings, RunLock
 from healthmart.defs.automation.schedules import (
@@ -15,6 +14,7 @@ from healthmart.defs.automation.schedules import (
 from healthmart.defs.dbt.assets import dbt_asset_definitions
 from healthmart.defs.dbt.plan import scoring_plan
 from healthmart.defs.dbt.project import dbt_executable, dbt_project
+from healthmart.defs.dbt.resource import DbtCli
 from healthmart.defs.ingest.assets import ingest_assets
 from healthmart.defs.quality.checks import quality_checks
 from healthmart.defs.report.assets import health_report
@@ -40,7 +40,7 @@ defs = dg.Definitions(
     resources={
         "settings": SETTINGS,
         "run_lock": RunLock(settings=SETTINGS),
-        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
+        "dbt": DbtCli(project_dir=dbt_project, dbt_executable=dbt_executable()),
     },
     # One step at a time in one process: DuckDB allows a single writer, so ingest and dbt
     # never compete for the warehouse lock.
