@@ -96,6 +96,14 @@ BROKEN: dict[str, tuple[Callable[[Path], None], str]] = {
         ),
         "assert_preset_signals_exist_in_signal_config",
     ),
+    "a required value left empty": (
+        lambda seeds: edit(
+            seeds / "tier_bands.csv",
+            "at_risk,30,true,50,true,orange,3",
+            "at_risk,30,true,50,true,,3",
+        ),
+        "not_null_columns_tier_bands_",
+    ),
     "a threshold signal without its healthy value": (
         lambda seeds: edit(
             seeds / "signal_config.csv",
