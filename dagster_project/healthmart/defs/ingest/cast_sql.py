@@ -42,7 +42,9 @@ def _parquet_type_fits(col: Column, file_type: str) -> bool:
     return fits_number
 
 
-def _plan(source: Source, reader: Reader, mapping: dict[str, str], config_label: str = "") -> Plan:
+def plan_load(
+    source: Source, reader: Reader, mapping: dict[str, str], config_label: str = ""
+) -> Plan:
     contract = {c.name: c for c in source.columns}
     contract_to_file: dict[str, str] = {}
     extras: list[tuple[str, str]] = []
@@ -109,7 +111,7 @@ def checked_sql(plan: Plan, relation: str, row_map: str | None) -> Checked:
     barrier DuckDB inlines every expression into the filter and recomputes them many times.) The
     window also numbers the rows in file order (preserve_insertion_order is on) for CSV / NDJSON;
     Parquet uses its own file_row_number. `row_map` = temp table shifting CSV row numbers past
-    malformed lines (see _load_file).
+    malformed lines (see load_file).
     """
     src = plan.source
     text_cols = []

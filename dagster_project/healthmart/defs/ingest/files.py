@@ -13,7 +13,7 @@ from healthmart.defs.ingest.results import SUFFIXES, FileError
 from healthmart.defs.ingest.sql import first_line
 
 
-def _kind(path: Path) -> str | None:
+def file_kind(path: Path) -> str | None:
     name = path.name.lower()
     if name.endswith((".csv", ".csv.gz")):
         return "csv"
@@ -39,7 +39,7 @@ def list_export_files(exports_dir: Path, source: str) -> list[Path]:
     return sorted(out, key=lambda p: p.relative_to(root).as_posix())
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(1 << 20):
@@ -53,7 +53,7 @@ def _open_bytes(path: Path):
     return open(path, "rb")
 
 
-def _head(path: Path, n: int = 1 << 16) -> bytes:
+def read_head(path: Path, n: int = 1 << 16) -> bytes:
     try:
         with _open_bytes(path) as f:
             return f.read(n)

@@ -38,15 +38,15 @@ import duckdb
 
 from healthmart.core.contract import SOURCES, Source
 from healthmart.core.settings import DEFAULT_MEMORY_LIMIT
-from healthmart.defs.ingest.cast_sql import _plan
+from healthmart.defs.ingest.cast_sql import plan_load
 from healthmart.defs.ingest.config import (
     IngestConfig,
     IngestConfigError,
     SourceConfig,
     parse_ingest_config,
 )
-from healthmart.defs.ingest.files import _kind, _sha256, list_export_files
-from healthmart.defs.ingest.load_file import FileInfo, _load_file
+from healthmart.defs.ingest.files import file_kind, file_sha256, list_export_files
+from healthmart.defs.ingest.load_file import FileInfo, load_file
 from healthmart.defs.ingest.readers import fallback_encoding, ndjson_error, open_reader
 from healthmart.defs.ingest.results import (
     ERROR,
@@ -167,7 +167,7 @@ def _ingest_one_file(
         info = FileInfo(
             path=path,
             rel=rel,
-            file_hash=_sha256(path),
+            file_hash=file_sha256(path),
             size=stat.st_size,
             mtime=datetime.fromtimestamp(stat.st_mtime, UTC).replace(tzinfo=None),
         )
@@ -183,7 +183,7 @@ def _ingest_one_file(
         )  # fmt: skip
         return FileResult(source.name, rel, SKIPPED, 0, 0, 0, None)
 
-    kind = _kind(path)
+    kind = file_kind(path)
     tmpdir = tempfile.mkdtemp(prefix="healthmart_ingest_")
     base_suffix = uuid.uuid4().hex[:12]
     suffixes: list[str] = []
@@ -201,7 +201,7 @@ def _ingest_one_file(
             except Retry as retry:
                 enc = retry.encoding
                 continue
-            plan = _plan(source, reader, config.columns, config_label)
+            plan = plan_load(source, reader, config.columns, config_label)
             used_encoding = reader.encoding if kind == "csv" else None
             ensure_raw_table(con, source, [n for n, _ in plan.extras])
             loaded_at = _now()
@@ -217,7 +217,7 @@ def _ingest_one_file(
                         f"FROM raw.{qi(source.name)} WHERE _source_file = ?",
                         [rel],
                     )
-                counts = _load_file(con, plan, info, load_id, loaded_at, rejects, suffix)
+                counts = load_file(con, plan, info, load_id, loaded_at, rejects, suffix)
                 if counts[0] == 0:
                     raise FileError(
                         "has a header line but no data rows (nothing loaded)"

@@ -23,7 +23,7 @@ class FileInfo:
     mtime: datetime
 
 
-def _load_file(
+def load_file(
     con: duckdb.DuckDBPyConnection,
     plan: Plan,
     info: FileInfo,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 
-from healthmart.defs.ingest.files import _head, guess_delimiter, has_c1_bytes, transcode_to_utf8
+from healthmart.defs.ingest.files import guess_delimiter, has_c1_bytes, read_head, transcode_to_utf8
 from healthmart.defs.ingest.results import FileError, Retry
 from healthmart.defs.ingest.sql import first_line, qi, ql
 
@@ -137,7 +137,7 @@ def open_reader(
         cols = [r[0] for r in described]
         return Reader("parquet", path, cols, types={r[0]: str(r[1]) for r in described})
     if kind == "json":
-        head = _head(path)
+        head = read_head(path)
         if b"\x00" in head:
             raise FileError("cannot be read as NDJSON: the file contains binary data")
         try:
@@ -153,7 +153,7 @@ def open_reader(
             raise FileError(f"cannot be read as NDJSON: {where}")
         return Reader("json", path, [r[0] for r in rows])
     # CSV
-    head = _head(path)
+    head = read_head(path)
     if not head:
         raise FileError("file is empty (no header line)")
     utf16 = _utf16_from_head(head)
@@ -177,7 +177,7 @@ def open_reader(
             raise FileError(f"cannot be read as CSV: {first_line(exc)}") from exc
         reader.duckdb_encoding = "utf-8"
         if delimiter is None:
-            reader.delimiter = guess_delimiter(_head(reader.path))
+            reader.delimiter = guess_delimiter(read_head(reader.path))
     else:
         reader.duckdb_encoding = enc
     try:
