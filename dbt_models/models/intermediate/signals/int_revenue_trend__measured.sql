@@ -3,9 +3,8 @@
 -- before it. The run-rate on a day is the sum, over the invoices whose service period covers
 -- the day (int_invoices__service_periods), of the amount divided by the days of the period;
 -- a window's run-rate is its mean over the days of the window. An annual invoice counts for
--- every day of its year, not on the day it was issued. Refunded invoices do not count (the
--- money went back); open and failed ones do (the service was billed). Missing when the
--- run-rate of the earlier window is 0.
+-- every day of its year, not on the day it was issued. Missing when the run-rate of the
+-- earlier window is 0.
 
 {%- set window_days = signal_window_days('revenue_trend') %}
 
@@ -40,8 +39,7 @@ recurring as (
         invoice_periods.daily_amount
     from invoice_periods
     cross join lookback
-    where invoice_periods.invoice_status <> 'refunded'
-        and invoice_periods.end_day >= lookback.first_day
+    where invoice_periods.end_day >= lookback.first_day
         and invoice_periods.start_day <= lookback.last_day
 ),
 
