@@ -19,7 +19,9 @@
 -- users, features used, the catalogue) are the bits set in an OR of per-day bitstrings (a bit
 -- per user of the account, per feature); churn spells, overdue amounts and the CSM assessment
 -- in force are running values of the same pass (+1 / -1 where a spell starts and after it
--- ends). Breadth's percentile is ranked per date and segment from the counts of each
+-- ends). So is the run-rate of invoices spread over their service periods (+ / - the daily
+-- amount); its window sums come from frames over the same deltas, weighted by their day, in
+-- that one pass. Breadth's percentile is ranked per date and segment from the counts of each
 -- features-used value, and the weighting runs per row over the preset's dimensions as lists:
 -- no step groups or sorts the account-days by signal.
 --
