@@ -20,7 +20,11 @@ from benchmarks.sources import reference_sources
 # column (made unique for the copied rows), date columns and timestamp columns
 NEW_DAY = {
     "usage": (None, ["activity_date"], []),
-    "billing": ("invoice_id", ["issued_date", "due_date", "paid_date"], ["updated_at"]),
+    "billing": (
+        "invoice_id",
+        ["issued_date", "due_date", "paid_date", "period_start", "period_end"],
+        ["updated_at"],
+    ),
     "support": ("ticket_id", [], ["opened_at", "closed_at", "updated_at"]),
     "survey": ("response_id", [], ["responded_at"]),
     "csm": (None, ["valid_until"], ["assessed_at"]),

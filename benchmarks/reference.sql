@@ -215,12 +215,7 @@ invoice_windows AS (
             AND due_date + CAST(setting('payment_overdue_days') AS INTEGER) + 1
                 <= getvariable('as_of')
             AND (paid_date IS NULL OR getvariable('as_of') <= paid_date)
-            THEN amount ELSE 0 END) AS amount_overdue,
-        sum(CASE WHEN issued_date >= getvariable('as_of') - win('revenue_trend')
-            AND issued_date < getvariable('as_of') THEN amount ELSE 0 END) AS amount_last,
-        sum(CASE WHEN issued_date >= getvariable('as_of') - 2 * win('revenue_trend')
-            AND issued_date < getvariable('as_of') - win('revenue_trend')
-            THEN amount ELSE 0 END) AS amount_previous
+            THEN amount ELSE 0 END) AS amount_overdue
     FROM (
         SELECT
             *,
@@ -229,6 +224,68 @@ invoice_windows AS (
         FROM invoices
         WHERE status <> 'void'
     )
+    GROUP BY account_id
+),
+
+-- the service period each invoice bills (both days included), from what was known when it
+-- was issued: the exported period_start..period_end, moved to start on the issue date when it
+-- starts before (billed in arrears); else from the issue date for as long as the gap since
+-- the account's previous issue date; a first invoice until the day before contract_end when
+-- issued within the contract, else one calendar month
+service_periods AS (
+    SELECT
+        account_id,
+        start_date,
+        start_date + CAST(period_days - 1 AS INTEGER) AS end_date,
+        CAST(amount / period_days AS DECIMAL(18, 6)) AS daily_amount
+    FROM (
+        SELECT
+            billed.account_id,
+            billed.amount,
+            CASE
+                WHEN billed.has_period THEN greatest(billed.period_start, billed.issued_date)
+                ELSE billed.issued_date
+            END AS start_date,
+            CASE
+                WHEN billed.has_period THEN billed.period_end - billed.period_start + 1
+                WHEN billed.previous_issued IS NOT NULL
+                    THEN billed.issued_date - billed.previous_issued
+                WHEN accounts.contract_end > billed.issued_date
+                    AND coalesce(accounts.contract_start <= billed.issued_date, true)
+                    THEN accounts.contract_end - billed.issued_date
+                ELSE CAST(billed.issued_date + INTERVAL 1 MONTH AS DATE) - billed.issued_date
+            END AS period_days
+        FROM (
+            SELECT
+                *,
+                period_start IS NOT NULL AND period_end IS NOT NULL AS has_period,
+                max(issued_date) OVER (
+                    PARTITION BY account_id ORDER BY issued_date
+                    RANGE BETWEEN UNBOUNDED PRECEDING AND INTERVAL 1 DAY PRECEDING
+                ) AS previous_issued
+            FROM invoices
+            WHERE status <> 'void'
+        ) AS billed
+        LEFT JOIN accounts ON billed.account_id = accounts.account_id
+    )
+),
+
+-- revenue_trend's windows: each period's daily amount times its days in the window (the sum
+-- of the daily run-rate over the window's days), exact
+run_rate_windows AS (
+    SELECT
+        account_id,
+        CAST(sum(daily_amount * greatest(0,
+            least(end_date, getvariable('as_of') - 1)
+            - greatest(start_date, getvariable('as_of') - win('revenue_trend')) + 1
+        )) AS DOUBLE) AS billed_last,
+        CAST(sum(daily_amount * greatest(0,
+            least(end_date, getvariable('as_of') - win('revenue_trend') - 1)
+            - greatest(start_date, getvariable('as_of') - 2 * win('revenue_trend')) + 1
+        )) AS DOUBLE) AS billed_previous
+    FROM service_periods
+    WHERE end_date >= getvariable('as_of') - 2 * win('revenue_trend')
+        AND start_date < getvariable('as_of')
     GROUP BY account_id
 ),
 
@@ -284,8 +341,8 @@ per_account AS (
         coalesce(i.invoices_paid_on_time, 0) AS invoices_paid_on_time,
         i.amount_due,
         coalesce(i.amount_overdue, 0) AS amount_overdue,
-        coalesce(i.amount_last, 0) AS amount_last,
-        coalesce(i.amount_previous, 0) AS amount_previous,
+        coalesce(r.billed_last, 0) AS billed_last,
+        coalesce(r.billed_previous, 0) AS billed_previous,
         f.sentiment,
         f.renewal_intent
     FROM customers
@@ -293,6 +350,7 @@ per_account AS (
     LEFT JOIN ticket_windows AS t ON customers.account_id = t.account_id
     LEFT JOIN survey_windows AS s ON customers.account_id = s.account_id
     LEFT JOIN invoice_windows AS i ON customers.account_id = i.account_id
+    LEFT JOIN run_rate_windows AS r ON customers.account_id = r.account_id
     LEFT JOIN in_force AS f ON customers.account_id = f.account_id
 ),
 
@@ -324,7 +382,8 @@ raw_values AS (
                 THEN (invoices_paid_on_time / invoices_due)
                 * greatest(0.0, 1.0 - coalesce(amount_overdue / nullif(amount_due, 0), 0.0))
         END AS payment,
-        amount_last / nullif(amount_previous, 0) AS revenue_trend,
+        -- the mean daily run-rate of the last window over that of the window before
+        billed_last / nullif(billed_previous, 0) AS revenue_trend,
         sentiment AS csm_sentiment,
         renewal_intent
     FROM per_account

@@ -19,7 +19,9 @@
 -- users, features used, the catalogue) are the bits set in an OR of per-day bitstrings (a bit
 -- per user of the account, per feature); churn spells, overdue amounts and the CSM assessment
 -- in force are running values of the same pass (+1 / -1 where a spell starts and after it
--- ends). Breadth's percentile is ranked per date and segment from the counts of each
+-- ends). So is the run-rate of invoices spread over their service periods (+ / - the daily
+-- amount); its window sums come from frames over the same deltas, weighted by their day, in
+-- that one pass. Breadth's percentile is ranked per date and segment from the counts of each
 -- features-used value, and the weighting runs per row over the preset's dimensions as lists:
 -- no step groups or sorts the account-days by signal.
 --
@@ -209,7 +211,9 @@ SELECT
     account_id,
     segment,
     licensed_seats,
-    day_no(signup_date) AS signup_day
+    day_no(signup_date) AS signup_day,
+    day_no(contract_start) AS contract_start_day,
+    day_no(contract_end) AS contract_end_day
 FROM accounts;
 
 -- not a customer from the day after a churn until its next reactivation (inclusive)
@@ -325,10 +329,54 @@ countable_invoices AS (
         day_no(invoices.issued_date) AS issued_day,
         day_no(invoices.due_date) AS due_day,
         day_no(invoices.paid_date) AS paid_day,
-        CASE WHEN invoices.paid_date <= invoices.due_date THEN 1 ELSE 0 END AS paid_on_time
+        CASE WHEN invoices.paid_date <= invoices.due_date THEN 1 ELSE 0 END AS paid_on_time,
+        -- what the service period is inferred from
+        day_no(invoices.period_start) AS period_start_day,
+        day_no(invoices.period_end) AS period_end_day,
+        max(day_no(invoices.issued_date)) OVER (
+            PARTITION BY keyed_accounts.k ORDER BY day_no(invoices.issued_date)
+            RANGE BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+        ) AS previous_issued_day,
+        day_no(invoices.issued_date + INTERVAL 1 MONTH) AS month_later_day,
+        keyed_accounts.contract_start_day,
+        keyed_accounts.contract_end_day
     FROM invoices
     INNER JOIN keyed_accounts ON invoices.account_id = keyed_accounts.account_id
     WHERE invoices.status <> 'void'
+),
+
+-- the service period each invoice bills (both days included), from what was known when it
+-- was issued: the exported one, moved to start on the issue date when it starts before
+-- (billed in arrears); else from the issue date for as long as the gap since the account's
+-- previous issue date; a first invoice until the day before contract_end when issued within
+-- the contract, else one calendar month. Its amount is spread evenly over its days (6
+-- decimals, exact sums from here on).
+service_periods AS (
+    SELECT
+        k,
+        start_day,
+        start_day + period_days - 1 AS end_day,
+        CAST(amount / period_days AS DECIMAL(18, 6)) AS daily_amount
+    FROM (
+        SELECT
+            k,
+            amount,
+            CASE
+                WHEN period_start_day IS NOT NULL AND period_end_day IS NOT NULL
+                    THEN greatest(period_start_day, issued_day)
+                ELSE issued_day
+            END AS start_day,
+            CASE
+                WHEN period_start_day IS NOT NULL AND period_end_day IS NOT NULL
+                    THEN period_end_day - period_start_day + 1
+                WHEN previous_issued_day IS NOT NULL THEN issued_day - previous_issued_day
+                WHEN contract_end_day > issued_day
+                    AND coalesce(contract_start_day <= issued_day, true)
+                    THEN contract_end_day - issued_day
+                ELSE month_later_day - issued_day
+            END AS period_days
+        FROM countable_invoices
+    )
 ),
 
 -- unpaid more than payment_overdue_days after the due date (known paid from the day after
@@ -377,8 +425,11 @@ events AS (
     SELECT * FROM opened_tickets
     UNION ALL BY NAME SELECT * FROM rated_tickets
     UNION ALL BY NAME SELECT * FROM answers
+    -- the daily run-rate: +daily amount from the first day of a service period, - after its last
     UNION ALL BY NAME
-    SELECT k, issued_day AS day, amount AS issued_amount FROM countable_invoices
+    SELECT k, start_day AS day, daily_amount AS rate_delta FROM service_periods
+    UNION ALL BY NAME
+    SELECT k, end_day + 1 AS day, -daily_amount AS rate_delta FROM service_periods
     UNION ALL BY NAME
     SELECT k, due_day AS day, amount AS due_amount, paid_on_time FROM countable_invoices
     -- spells as +1 / -1 (or +amount / -amount) where they start and after they end
@@ -413,12 +464,12 @@ other_days AS (
         count(nps_score) AS nps_responses,
         sum(survey_csat) AS survey_csat_sum,
         count(survey_csat) AS csat_responses,
-        sum(issued_amount) AS issued_amount,
         count(due_amount) AS invoices_due,
         sum(paid_on_time) AS paid_on_time,
         sum(due_amount) AS due_amount,
         -- changes of the running values
         sum(overdue_delta) AS overdue_delta,
+        sum(rate_delta) AS rate_delta,
         sum(churn_delta) AS churn_delta,
         max(assessment) AS assessment
     FROM events
@@ -445,11 +496,11 @@ SELECT
     coalesce(other_days.nps_responses, 0) AS nps_responses,
     other_days.survey_csat_sum,
     coalesce(other_days.csat_responses, 0) AS csat_responses,
-    other_days.issued_amount,
     coalesce(other_days.invoices_due, 0) AS invoices_due,
     other_days.paid_on_time,
     other_days.due_amount,
     other_days.overdue_delta,
+    other_days.rate_delta,
     other_days.churn_delta,
     other_days.assessment
 FROM (
@@ -523,8 +574,19 @@ windowed AS (
         sum(invoices_due) OVER payment AS invoices_due,
         sum(paid_on_time) OVER payment AS invoices_paid_on_time,
         sum(due_amount) OVER payment AS amount_due,
-        sum(issued_amount) OVER revenue_last AS amount_last,
-        sum(issued_amount) OVER revenue_previous AS amount_previous
+        -- revenue_trend: the run-rate of a day is the running sum of rate_delta; summed over a
+        -- frame of days it counts each delta before the frame once per day of the frame, and
+        -- each delta in it for the days from its own to the frame's end (exact decimals)
+        CAST(
+            days('revenue_trend') * coalesce(sum(rate_delta) OVER before_revenue_last, 0)
+            + day * coalesce(sum(rate_delta) OVER revenue_last, 0)
+            - coalesce(sum(rate_delta * day) OVER revenue_last, 0) AS DOUBLE
+        ) AS billed_last,
+        CAST(
+            days('revenue_trend') * coalesce(sum(rate_delta) OVER before_revenue_previous, 0)
+            + (day - days('revenue_trend')) * coalesce(sum(rate_delta) OVER revenue_previous, 0)
+            - coalesce(sum(rate_delta * day) OVER revenue_previous, 0) AS DOUBLE
+        ) AS billed_previous
     FROM timeline
     WINDOW
         running AS (PARTITION BY k ORDER BY day ROWS UNBOUNDED PRECEDING),
@@ -572,6 +634,14 @@ windowed AS (
             PARTITION BY k ORDER BY day
             ROWS BETWEEN 2 * days('revenue_trend') PRECEDING
             AND days('revenue_trend') + 1 PRECEDING
+        ),
+        before_revenue_last AS (
+            PARTITION BY k ORDER BY day
+            ROWS BETWEEN UNBOUNDED PRECEDING AND days('revenue_trend') + 1 PRECEDING
+        ),
+        before_revenue_previous AS (
+            PARTITION BY k ORDER BY day
+            ROWS BETWEEN UNBOUNDED PRECEDING AND 2 * days('revenue_trend') + 1 PRECEDING
         )
 )
 
@@ -614,8 +684,8 @@ SELECT
                 )
             )
     END AS payment,
-    coalesce(windowed.amount_last, 0) / nullif(coalesce(windowed.amount_previous, 0), 0)
-    AS revenue_trend,
+    -- the mean daily run-rate of the last window over that of the window before
+    windowed.billed_last / nullif(windowed.billed_previous, 0) AS revenue_trend,
     CASE
         WHEN windowed.day <= windowed.assessment.valid_to THEN windowed.assessment.sentiment
     END AS csm_sentiment,

@@ -108,6 +108,8 @@ def stage_accounts(raw: pd.DataFrame) -> pd.DataFrame:
             "segment": txt(raw["segment"]).str.lower(),
             "signup_day": day(as_date(raw["signup_date"])),
             "licensed_seats": integer(raw["licensed_seats"]),
+            "contract_start_day": day(as_date(raw["contract_start"])),
+            "contract_end_day": day(as_date(raw["contract_end"])),
             "updated_at": as_timestamp(raw["updated_at"]),
             "_file": raw["_file"],
             "_row": raw["_row"],
@@ -120,8 +122,8 @@ def stage_accounts(raw: pd.DataFrame) -> pd.DataFrame:
         | bad(raw["updated_at"], df["updated_at"])
         | bad(raw["arr"], arr)
         | bad(raw["employees"], employees)
-        | bad(raw["contract_start"], as_date(raw["contract_start"]))
-        | bad(raw["contract_end"], as_date(raw["contract_end"]))
+        | bad(raw["contract_start"], df["contract_start_day"])
+        | bad(raw["contract_end"], df["contract_end_day"])
         | (df["licensed_seats"] < 0)
         | (arr < 0)
         | (employees < 0)
@@ -140,6 +142,8 @@ def stage_invoices(raw: pd.DataFrame) -> pd.DataFrame:
             "paid_day": day(as_date(raw["paid_date"])),
             "amount": num(raw["amount"]),
             "status": txt(raw["status"]).str.lower(),
+            "period_start_day": day(as_date(raw["period_start"])),
+            "period_end_day": day(as_date(raw["period_end"])),
             "updated_at": as_timestamp(raw["updated_at"]),
             "_file": raw["_file"],
             "_row": raw["_row"],
@@ -153,8 +157,11 @@ def stage_invoices(raw: pd.DataFrame) -> pd.DataFrame:
         & (df["amount"] >= 0)
         & df["status"].isin(["paid", "open", "void", "failed", "refunded"])
         & (df["due_day"] >= df["issued_day"])
+        & ~(df["period_end_day"] < df["period_start_day"])
         & ~bad(raw["paid_date"], df["paid_day"])
         & ~bad(raw["updated_at"], df["updated_at"])
+        & ~bad(raw["period_start"], df["period_start_day"])
+        & ~bad(raw["period_end"], df["period_end_day"])
     )
     return newest(df[ok], ["invoice_id"], "updated_at")
 
@@ -288,6 +295,70 @@ def stage_usage(raw: pd.DataFrame) -> pd.DataFrame:
         & ~(minutes < 0)
     )
     return df[ok]
+
+
+# ------------------------------------------------------------------------------------------
+# Service periods (revenue_trend)
+# ------------------------------------------------------------------------------------------
+def one_month_later(days: pd.Series) -> pd.Series:
+    """The same day of the next calendar month (Jan 31 -> Feb 28 or 29), as day numbers."""
+    dates = days.to_numpy(dtype="int64").astype("datetime64[D]")
+    month = dates.astype("datetime64[M]")
+    day_of_month = (dates - month.astype("datetime64[D]")).astype("int64")
+    next_start = (month + 1).astype("datetime64[D]")
+    next_length = ((month + 2).astype("datetime64[D]") - next_start).astype("int64")
+    later = next_start + np.minimum(day_of_month, next_length - 1)
+    return pd.Series(later.astype("int64"), index=days.index)
+
+
+def service_periods(live: pd.DataFrame, accounts: pd.DataFrame) -> pd.DataFrame:
+    """The days each (non-void) invoice bills, both included, and its daily amount in
+    millionths (the pipeline's 6-decimal fixed point, so that window sums are exact).
+
+    Only what was known at the issue date counts: the exported period, moved to start on the
+    issue date when it starts before (billed in arrears); else from the issue date for as
+    long as the gap since the account's previous issue date; an account's first invoice until
+    the day before contract_end when issued within the contract, else one calendar month."""
+    issue_days = live[["account_id", "issued_day"]].drop_duplicates()
+    issue_days = issue_days.sort_values(["account_id", "issued_day"])
+    issue_days["previous_day"] = issue_days.groupby("account_id")["issued_day"].shift()
+    contracts = accounts[["account_id", "contract_start_day", "contract_end_day"]]
+    p = live.merge(issue_days, on=["account_id", "issued_day"], how="left").merge(
+        contracts, on="account_id", how="left"
+    )
+    exported = p["period_start_day"].notna() & p["period_end_day"].notna()
+    in_contract = (p["contract_end_day"] > p["issued_day"]) & (
+        p["contract_start_day"].isna() | (p["contract_start_day"] <= p["issued_day"])
+    )
+    issued = p["issued_day"].astype("int64")
+    period_days = np.select(
+        [exported, p["previous_day"].notna(), in_contract],
+        [
+            p["period_end_day"] - p["period_start_day"] + 1,
+            issued - p["previous_day"],
+            p["contract_end_day"] - issued,
+        ],
+        one_month_later(issued) - issued,
+    ).astype("int64")
+    start = np.where(exported, np.maximum(p["period_start_day"], issued), issued).astype("int64")
+    # a double rounded to 6 decimals, half away from zero (amounts are never negative)
+    micros = np.floor(p["amount"].to_numpy() / period_days * 1e6 + 0.5).astype("int64")
+    return pd.DataFrame(
+        {
+            "account_id": p["account_id"].to_numpy(),
+            "start_day": start,
+            "end_day": start + period_days - 1,
+            "daily_micros": micros,
+        }
+    )
+
+
+def billed_in_window(periods: pd.DataFrame, first: int, last: int) -> pd.DataFrame:
+    """Per period: the daily amount (millionths) times its days in [first, last]."""
+    days = (
+        np.minimum(periods["end_day"], last) - np.maximum(periods["start_day"], first) + 1
+    ).clip(lower=0)
+    return periods.assign(billed=periods["daily_micros"] * days)
 
 
 # ------------------------------------------------------------------------------------------
@@ -503,13 +574,15 @@ def current_scores(exports_dir: Path, preset: str = "hbr", seeds_dir: Path = SEE
         invoices_due > 0
     )
 
-    # revenue_trend
+    # revenue_trend: the mean daily run-rate (each invoice spread over the service period it
+    # bills) over the last window / over the window before; sums in exact millionths
     w = window["revenue_trend"]
-    amount_last = per_account(live[in_window(live["issued_day"], as_of, w)], "amount").fillna(0)
-    amount_previous = per_account(
-        live[in_window(live["issued_day"], as_of, 2 * w, w + 1)], "amount"
-    ).fillna(0)
-    raw["revenue_trend"] = amount_last / amount_previous.where(amount_previous != 0)
+    periods = service_periods(live, accounts)
+    billed_last = per_account(billed_in_window(periods, as_of - w, as_of - 1), "billed")
+    billed_previous = per_account(billed_in_window(periods, as_of - 2 * w, as_of - w - 1), "billed")
+    billed_last = billed_last.fillna(0).astype("float64") / 1e6
+    billed_previous = billed_previous.fillna(0).astype("float64") / 1e6
+    raw["revenue_trend"] = billed_last / billed_previous.where(billed_previous != 0)
 
     # csm_sentiment / renewal_intent: the assessment in force on the scoring date
     a = assessments.sort_values(["account_id", "assessed_at"])

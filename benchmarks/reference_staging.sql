@@ -83,6 +83,8 @@ WITH typed AS (
         lower(txt(segment)) AS segment,
         TRY_CAST(txt(signup_date) AS DATE) AS signup_date,
         TRY_CAST(txt(licensed_seats) AS INTEGER) AS licensed_seats,
+        TRY_CAST(txt(contract_start) AS DATE) AS contract_start,
+        TRY_CAST(txt(contract_end) AS DATE) AS contract_end,
         ts(updated_at) AS updated_at,
         bad(signup_date, TRY_CAST(txt(signup_date) AS DATE))
         OR bad(licensed_seats, TRY_CAST(txt(licensed_seats) AS INTEGER))
@@ -97,7 +99,7 @@ WITH typed AS (
         _file, _mtime, _row
     FROM @accounts@
 )
-SELECT account_id, segment, signup_date, licensed_seats
+SELECT account_id, segment, signup_date, licensed_seats, contract_start, contract_end
 FROM typed
 WHERE account_id IS NOT NULL AND signup_date IS NOT NULL AND NOT is_bad
 QUALIFY row_number() OVER (
@@ -115,18 +117,24 @@ WITH typed AS (
         TRY_CAST(txt(paid_date) AS DATE) AS paid_date,
         num(amount) AS amount,
         lower(txt(status)) AS status,
+        TRY_CAST(txt(period_start) AS DATE) AS period_start,
+        TRY_CAST(txt(period_end) AS DATE) AS period_end,
         ts(updated_at) AS updated_at,
         bad(paid_date, TRY_CAST(txt(paid_date) AS DATE)) OR bad(updated_at, ts(updated_at))
-        AS is_bad,
+        OR bad(period_start, TRY_CAST(txt(period_start) AS DATE))
+        OR bad(period_end, TRY_CAST(txt(period_end) AS DATE)) AS is_bad,
         _file, _mtime, _row
     FROM @billing@
 )
-SELECT invoice_id, account_id, issued_date, due_date, paid_date, amount, status
+SELECT
+    invoice_id, account_id, issued_date, due_date, paid_date, amount, status, period_start,
+    period_end
 FROM typed
 WHERE invoice_id IS NOT NULL AND account_id IS NOT NULL AND issued_date IS NOT NULL
     AND due_date IS NOT NULL AND amount >= 0
     AND status IN ('paid', 'open', 'void', 'failed', 'refunded')
-    AND due_date >= issued_date AND NOT is_bad
+    AND due_date >= issued_date AND NOT coalesce(period_end < period_start, false)
+    AND NOT is_bad
 QUALIFY row_number() OVER (
     PARTITION BY invoice_id
     ORDER BY updated_at DESC NULLS LAST, _mtime DESC, _file DESC, _row DESC

@@ -171,6 +171,14 @@ ROW_RULES = [
         "I2,A1,2026-01-31,2026-01-01,10,EUR,,open,",
         "due_date_before_issued_date",
     ),
+    row_rule_case(
+        "period_end_before_period_start",
+        "billing/jan.csv",
+        BILLING_H + ",period_start,period_end",
+        INVOICE + ",2026-01-01,2026-01-31",
+        "I2,A1,2026-01-01,2026-01-31,10,EUR,,open,,2026-02-01,2026-01-31",
+        "period_end_before_period_start",
+    ),
     # support
     row_rule_case(
         "closed_before_opened",

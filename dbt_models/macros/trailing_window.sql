@@ -111,3 +111,86 @@
     from running
     where is_spine = 1
 {%- endmacro %}
+
+
+{#- Trailing-window sums of amounts spread over periods, for every account and scoring date.
+
+    `periods`: a CTE with account_id, start_day, end_day (day numbers, both days included) and
+    daily_amount: an amount spread evenly over the days of its period (an invoice over the
+    service period it bills). `measures`: list of dicts {name, days_back_from, days_back_to}:
+    the sum over the days score_day - days_back_from .. score_day - days_back_to of the daily
+    amounts of the periods covering each day.
+
+    The cumulative sum up to day t, C(t) = sum over periods of daily_amount x (days of the
+    period up to t), is linear in t between period boundaries: slope(t) x t + level(t), where
+    slope and level are running sums of deltas at each start_day (+a, -a x (start_day - 1))
+    and the day after each end_day (-a, +a x end_day). A window is the difference of C at its
+    two ends, and C at score_day - k is read with a range frame ending k days back. Periods
+    and spine rows are unioned and sorted once: the cost is that of the periods plus the
+    spine, however long the periods are. The sums are exact (fixed-point, 6 decimals). -#}
+{% macro trailing_window_spread_sums(periods, spine, measures) -%}
+    {%- set offsets = [] %}
+    {%- for m in measures %}
+        {%- for k in [m.days_back_to, m.days_back_from + 1] %}
+            {%- if k not in offsets %}{%- do offsets.append(k) %}{%- endif %}
+        {%- endfor %}
+    {%- endfor %}
+    with
+
+    deltas as (
+        select
+            account_id,
+            start_day as day_key,
+            0 as is_spine,
+            cast(daily_amount as decimal(18, 6)) as slope_delta,
+            -cast(daily_amount as decimal(18, 6)) * (start_day - 1) as level_delta
+        from {{ periods }}
+        union all
+        select
+            account_id,
+            end_day + 1 as day_key,
+            0 as is_spine,
+            -cast(daily_amount as decimal(18, 6)) as slope_delta,
+            cast(daily_amount as decimal(18, 6)) * end_day as level_delta
+        from {{ periods }}
+        union all
+        select
+            account_id,
+            score_day as day_key,
+            1 as is_spine,
+            cast(null as decimal(18, 6)) as slope_delta,
+            cast(null as decimal(18, 6)) as level_delta
+        from {{ spine }}
+    ),
+
+    cumulative as (
+        select
+            account_id,
+            day_key,
+            is_spine,
+            {%- for k in offsets %}
+            coalesce(sum(slope_delta) over (
+                partition by account_id
+                order by day_key
+                range between unbounded preceding and {{ k }} preceding
+            ), 0) * (day_key - {{ k }})
+            + coalesce(sum(level_delta) over (
+                partition by account_id
+                order by day_key
+                range between unbounded preceding and {{ k }} preceding
+            ), 0) as cumulative__{{ k }}{{ "," if not loop.last }}
+            {%- endfor %}
+        from deltas
+    )
+
+    select
+        account_id,
+        day_key as score_day,
+        {%- for m in measures %}
+        cast(
+            cumulative__{{ m.days_back_to }} - cumulative__{{ m.days_back_from + 1 }} as double
+        ) as {{ m.name }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from cumulative
+    where is_spine = 1
+{%- endmacro %}

@@ -95,8 +95,15 @@ SOURCES: dict[str, Source] = {
                     accepted=("paid", "open", "void", "failed", "refunded"),
                 ),
                 Column("updated_at", "TIMESTAMP"),
+                # The service period the invoice bills, both days included (Stripe, Chargebee
+                # and Recurly invoices carry it); inferred from the billing cadence without it.
+                Column("period_start", "DATE"),
+                Column("period_end", "DATE"),
             ),
-            row_rules=(("due_date_before_issued_date", "due_date < issued_date"),),
+            row_rules=(
+                ("due_date_before_issued_date", "due_date < issued_date"),
+                ("period_end_before_period_start", "period_end < period_start"),
+            ),
         ),
         Source(
             name="support",

@@ -62,15 +62,20 @@ def day_of_month(epoch_days: np.ndarray) -> np.ndarray:
     return (dt - dt.astype("datetime64[M]").astype("datetime64[D]")).astype(np.int64) + 1
 
 
-def add_years(epoch_days: np.ndarray, years: int | np.ndarray) -> np.ndarray:
-    """Same month and day ``years`` later (29 Feb falls back to 28 Feb), on epoch days."""
+def add_months(epoch_days: np.ndarray, months: int | np.ndarray) -> np.ndarray:
+    """Same day of the month ``months`` later (cut to the month's last day), on epoch days."""
     dt = np.asarray(epoch_days, dtype=np.int64).astype("datetime64[D]")
     m = dt.astype("datetime64[M]")
     dom0 = (dt - m.astype("datetime64[D]")).astype(np.int64)
-    new_m = m + 12 * np.asarray(years, dtype=np.int64)
+    new_m = m + np.asarray(months, dtype=np.int64)
     new_start = new_m.astype("datetime64[D]")
     month_len = ((new_m + 1).astype("datetime64[D]") - new_start).astype(np.int64)
     return (new_start + np.minimum(dom0, month_len - 1)).astype(np.int64)
+
+
+def add_years(epoch_days: np.ndarray, years: int | np.ndarray) -> np.ndarray:
+    """Same month and day ``years`` later (29 Feb falls back to 28 Feb), on epoch days."""
+    return add_months(epoch_days, 12 * np.asarray(years, dtype=np.int64))
 
 
 def season_factor(cal: Calendar) -> np.ndarray:

@@ -44,7 +44,7 @@ from healthmart.generate.catalogue import (
     USAGE_RATE,
     VOID,
 )
-from healthmart.generate.dates import Calendar
+from healthmart.generate.dates import Calendar, add_months, add_years
 from healthmart.generate.simulation import Simulation
 
 
@@ -128,6 +128,16 @@ def billing_table(
             "paid_date": _dates(cal.epoch[0] + paid_t, mask=no_paid_date),
             "status": labels(INVOICE_STATUSES, status),
             "updated_at": timestamps(updated),
+            # the service period: a year from the issue date for annual billing, else a month
+            "period_start": _dates(cal.epoch[0] + t),
+            "period_end": _dates(
+                np.where(
+                    monthly,
+                    add_months(cal.epoch[0] + t, 1),
+                    add_years(cal.epoch[0] + t, 1),
+                )
+                - 1
+            ),
         },
     )
 

@@ -21,6 +21,8 @@ select
     issued_date,
     due_date,
     paid_date,
+    period_start,
+    period_end,
     -- measures
     amount,
     upper(currency) as currency,
