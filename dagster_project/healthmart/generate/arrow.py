@@ -9,7 +9,7 @@ from healthmart.core.contract import SOURCES
 from healthmart.generate.catalogue import SECONDS_PER_DAY
 
 
-def _dates(epoch_days: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
+def dates_array(epoch_days: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
     return pa.array(np.asarray(epoch_days, dtype=np.int32), mask=mask).cast(pa.date32())
 
 
@@ -35,7 +35,7 @@ def doubles(x: np.ndarray, decimals: int, mask: np.ndarray | None = None) -> pa.
     return pa.array(np.where(mask, 0.0, vals), mask=mask, type=pa.float64())
 
 
-def _table(source: str, cols: dict[str, pa.Array]) -> pa.Table:
+def contract_table(source: str, cols: dict[str, pa.Array]) -> pa.Table:
     names = SOURCES[source].column_names
     assert tuple(cols) == names, (source, tuple(cols), names)
     return pa.table(cols)

@@ -9,7 +9,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from healthmart.generate.accounts import Accounts, choice_rows, sequence_ids
-from healthmart.generate.arrow import _dates, _table, doubles, labels, seconds_in_day, timestamps
+from healthmart.generate.arrow import (
+    contract_table,
+    dates_array,
+    doubles,
+    labels,
+    seconds_in_day,
+    timestamps,
+)
 from healthmart.generate.catalogue import (
     CATEGORIES,
     CATEGORY_RESOLUTION_MULT,
@@ -56,7 +63,7 @@ def accounts_table(
     if len(out["account"]):
         np.maximum.at(last_t, out["account"].astype(np.int64), out["t"].astype(np.int64))
     updated = (cal.epoch[0] + last_t) * SECONDS_PER_DAY + rng.integers(6 * 3600, 20 * 3600, acc.n)
-    return _table(
+    return contract_table(
         "accounts",
         {
             "account_id": acc.ids,
@@ -67,9 +74,9 @@ def accounts_table(
             "plan": labels(PLANS, acc.plan),
             "region": labels(REGIONS, acc.region),
             "csm_owner": labels(CSM_OWNERS, np.maximum(acc.csm, 0), mask=acc.csm < 0),
-            "signup_date": _dates(acc.signup_epoch),
-            "contract_start": _dates(sim.contract_start),
-            "contract_end": _dates(sim.contract_end),
+            "signup_date": dates_array(acc.signup_epoch),
+            "contract_start": dates_array(sim.contract_start),
+            "contract_end": dates_array(sim.contract_end),
             "arr": doubles(sim.arr, 2),
             "licensed_seats": pa.array(sim.seats_now, type=pa.int64()),
             "updated_at": timestamps(updated),
@@ -116,21 +123,21 @@ def billing_table(
     no_paid_date = (status != PAID) & (status != REFUNDED)
 
     updated = (cal.epoch[0] + event_t) * SECONDS_PER_DAY + rng.integers(7 * 3600, 22 * 3600, n)
-    return _table(
+    return contract_table(
         "billing",
         {
             "invoice_id": sequence_ids("INV-", n, 7),
             "account_id": acc.ids.take(pa.array(a)),
-            "issued_date": _dates(cal.epoch[0] + t),
-            "due_date": _dates(cal.epoch[0] + due_t),
+            "issued_date": dates_array(cal.epoch[0] + t),
+            "due_date": dates_array(cal.epoch[0] + due_t),
             "amount": doubles(amount, 2),
             "currency": labels(CURRENCIES, acc.currency[a]),
-            "paid_date": _dates(cal.epoch[0] + paid_t, mask=no_paid_date),
+            "paid_date": dates_array(cal.epoch[0] + paid_t, mask=no_paid_date),
             "status": labels(INVOICE_STATUSES, status),
             "updated_at": timestamps(updated),
             # the service period: a year from the issue date for annual billing, else a month
-            "period_start": _dates(cal.epoch[0] + t),
-            "period_end": _dates(
+            "period_start": dates_array(cal.epoch[0] + t),
+            "period_end": dates_array(
                 np.where(
                     monthly,
                     add_months(cal.epoch[0] + t, 1),
@@ -278,11 +285,11 @@ def _usage_columns(
     events: np.ndarray,
     minutes: np.ndarray,
 ) -> pa.Table:
-    return _table(
+    return contract_table(
         "usage",
         {
             "account_id": account_ids,
-            "activity_date": _dates(day),
+            "activity_date": dates_array(day),
             "user_id": user_ids,
             "feature": labels(FEATURE_NAMES, feature),
             "event_count": pa.array(events, type=pa.int64()),
@@ -367,7 +374,7 @@ def support_table(
     rated_later = rated & (rng.random(n) < 0.6)
     updated = np.where(rated_later, closed + rng.integers(600, 2 * SECONDS_PER_DAY, n), updated)
     updated = np.minimum(updated, cal.end_second)
-    return _table(
+    return contract_table(
         "support",
         {
             "ticket_id": sequence_ids("T-", n, 7),
@@ -436,7 +443,7 @@ def survey_table(
     comment_count = np.array([len(c) for c in COMMENTS])
     comment_offset = np.cumsum(comment_count) - comment_count
     comment = comment_offset[band] + pick % comment_count[band]
-    return _table(
+    return contract_table(
         "survey",
         {
             "response_id": sequence_ids("R-", n, 7),
@@ -492,7 +499,7 @@ def csm_table(rng: np.random.Generator, acc: Accounts, sim: Simulation, cal: Cal
 
     validity = choice_rows(rng, np.tile([0.60, 0.34, 0.03, 0.03], (m, 1)))
     valid_days = np.array([0, 90, 60, 30])[validity]
-    return _table(
+    return contract_table(
         "csm",
         {
             "account_id": acc.ids.take(pa.array(ii)),
@@ -501,7 +508,7 @@ def csm_table(rng: np.random.Generator, acc: Accounts, sim: Simulation, cal: Cal
             "renewal_intent": labels(("likely", "neutral", "unlikely"), intent, mask=no_intent),
             "author": labels(CSM_OWNERS, author),
             "note": pa.array(notes.tolist(), mask=no_note, type=pa.string()),
-            "valid_until": _dates(cal.epoch[0] + t + valid_days, mask=validity == 0),
+            "valid_until": dates_array(cal.epoch[0] + t + valid_days, mask=validity == 0),
         },
     )
 
@@ -538,7 +545,7 @@ def overrides_table(
     reason = np.where(perceived >= 0.5, rng.integers(0, 2, m), rng.integers(2, 4, m))
     reason = np.where(rng.random(m) < 0.15, rng.integers(4, 6, m), reason)
     valid_days = rng.choice(np.array([0, 30, 90]), m, p=[0.5, 0.3, 0.2])
-    return _table(
+    return contract_table(
         "overrides",
         {
             "account_id": acc.ids.take(pa.array(ii)),
@@ -546,8 +553,8 @@ def overrides_table(
             "tier": labels(("healthy", "attention", "at_risk", "critical"), tier, mask=~tier_only),
             "author": labels(CSM_OWNERS, acc.csm[ii]),
             "reason": labels(OVERRIDE_REASONS, reason),
-            "valid_from": _dates(cal.epoch[0] + t),
-            "valid_until": _dates(cal.epoch[0] + t + valid_days, mask=valid_days == 0),
+            "valid_from": dates_array(cal.epoch[0] + t),
+            "valid_until": dates_array(cal.epoch[0] + t + valid_days, mask=valid_days == 0),
         },
     )
 
@@ -559,11 +566,11 @@ def outcomes_table(acc: Accounts, sim: Simulation, cal: Calendar) -> pa.Table:
     kind = out["kind"].astype(np.int64)
     order = np.lexsort((kind, a, t))
     reason = out["reason"].astype(np.int64)[order]
-    return _table(
+    return contract_table(
         "outcomes",
         {
             "account_id": acc.ids.take(pa.array(a[order])),
-            "event_date": _dates(cal.epoch[0] + t[order]),
+            "event_date": dates_array(cal.epoch[0] + t[order]),
             "event_type": labels(OUTCOME_TYPES, kind[order]),
             "reason": labels(REASONS, np.maximum(reason, 0), mask=reason < 0),
             "arr_change": doubles(out["arr_change"][order], 2),
