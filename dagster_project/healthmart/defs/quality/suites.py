@@ -455,20 +455,14 @@ def mart_suites() -> list[dict[str, Any]]:
         *(
             expectation(
                 "expect_column_values_to_be_between",
-                f"every signal_score is within 0-100 ({bound} of the row)",
-                column=f"{bound}_signal_score",
+                f"{what} ({bound} of the row)",
+                column=f"{bound}_{column}",
                 min_value=0,
-                max_value=100,
+                max_value=top,
             )
-            for bound in ("lowest", "highest")
-        ),
-        *(
-            expectation(
-                "expect_column_values_to_be_between",
-                f"every weight is a share, within 0-1 ({bound} of the row)",
-                column=f"{bound}_weight",
-                min_value=0,
-                max_value=1,
+            for column, what, top in (
+                ("signal_score", "every signal_score is within 0-100", 100),
+                ("weight", "every weight is a share, within 0-1", 1),
             )
             for bound in ("lowest", "highest")
         ),
