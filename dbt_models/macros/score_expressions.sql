@@ -21,20 +21,28 @@
 {%- endmacro %}
 
 
-{#- Signal-weighted mean of the dimension's signals that have a score; null when none has. -#}
-{% macro dimension_score_sql(dimension, row='') -%}
-    {%- set numerator = [] -%}
-    {%- set denominator = [] -%}
+{#- The weight of the dimension's signals that have a score. -#}
+{% macro scored_signal_weight_sql(dimension, row='') -%}
+    {%- set terms = [] -%}
     {%- for s in dimension.signals -%}
-        {%- do numerator.append(
-            'coalesce(' ~ _exact(config_number(s.signal_weight) ~ ' * ' ~ row ~ 'signal_score__' ~ s.signal) ~ ', 0)'
-        ) -%}
-        {%- do denominator.append(
+        {%- do terms.append(
             'case when ' ~ row ~ 'signal_score__' ~ s.signal ~ ' is not null then '
             ~ _exact(config_number(s.signal_weight)) ~ ' else 0 end'
         ) -%}
     {%- endfor -%}
-    ({{ _exact_total(numerator) }} / nullif({{ _exact_total(denominator) }}, 0))
+    {{ _exact_total(terms) }}
+{%- endmacro %}
+
+
+{#- Signal-weighted mean of the dimension's signals that have a score; null when none has. -#}
+{% macro dimension_score_sql(dimension, row='') -%}
+    {%- set numerator = [] -%}
+    {%- for s in dimension.signals -%}
+        {%- do numerator.append(
+            'coalesce(' ~ _exact(config_number(s.signal_weight) ~ ' * ' ~ row ~ 'signal_score__' ~ s.signal) ~ ', 0)'
+        ) -%}
+    {%- endfor -%}
+    ({{ _exact_total(numerator) }} / nullif({{ scored_signal_weight_sql(dimension, row) }}, 0))
 {%- endmacro %}
 
 
@@ -89,7 +97,7 @@
     dimensions with a score, times its weight renormalised over the signals of its
     dimension with a score; 0 when its score is null; null when the preset has no such
     signal. -#}
-{% macro effective_weight_sql(dimensions, dimension_scores, signal, row='') -%}
+{% macro effective_weight_sql(dimensions, dimension_scores, signal, row='', signal_weights=none) -%}
     {%- set found = [] -%}
     {%- for d in dimensions -%}
         {%- for s in d.signals if s.signal == signal -%}
@@ -100,17 +108,11 @@
         cast(null as double)
     {%- else -%}
         {%- set d, s = found[0] -%}
-        {%- set signal_terms = [] -%}
-        {%- for other in d.signals -%}
-            {%- do signal_terms.append(
-                'case when ' ~ row ~ 'signal_score__' ~ other.signal ~ ' is not null then '
-                ~ _exact(config_number(other.signal_weight)) ~ ' else 0 end'
-            ) -%}
-        {%- endfor -%}
+        {%- set signal_weight = signal_weights[d.dimension] if signal_weights else scored_signal_weight_sql(d, row) -%}
         case
             when {{ row }}signal_score__{{ signal }} is not null
                 then ({{ config_number(d.dimension_weight) }} / {{ scored_dimension_weight_sql(dimensions, dimension_scores) }})
-                * ({{ config_number(s.signal_weight) }} / {{ _exact_total(signal_terms) }})
+                * ({{ config_number(s.signal_weight) }} / {{ signal_weight }})
             else 0.0
         end
     {%- endif -%}
@@ -127,19 +129,52 @@
 {%- endmacro %}
 
 
+{#- The parts every score, dimension score and weight of the presets is made of, as column
+    definitions over `row`, to compute once per row in a CTE (an expression repeated inside
+    the branches of a case is evaluated once per use): part_dimension__<preset>__<dimension>
+    (the dimension's score) and part_signal_weight__<preset>__<dimension> (the weight of its
+    signals with a score). by_preset_sql(..., parts=true) reads them from its `row`. -#}
+{% macro preset_part_columns(config, presets, row='') -%}
+    {%- set columns = [] -%}
+    {%- for preset in presets -%}
+        {%- for d in preset_dimension_list(config, preset) -%}
+            {%- do columns.append(
+                dimension_score_sql(d, row) ~ ' as part_dimension__' ~ preset ~ '__' ~ d.dimension
+            ) -%}
+            {%- do columns.append(
+                scored_signal_weight_sql(d, row) ~ ' as part_signal_weight__' ~ preset ~ '__' ~ d.dimension
+            ) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {{ columns | join(',\n') }}
+{%- endmacro %}
+
+
 {#- One expression per preset, chosen by the value of `preset_column`:
     case <preset_column> when '<p>' then <expression of p> ... end.
-    `kind`: score | coverage | dimension (with `name`) | weight (with `name`, a signal). -#}
-{% macro by_preset_sql(config, presets, preset_column, kind, name=none, row='') -%}
+    `kind`: score | coverage | dimension (with `name`) | weight (with `name`, a signal).
+    `parts`: read the dimension scores and signal weights from the columns of
+    preset_part_columns on `row` instead of computing them (the same values). -#}
+{% macro by_preset_sql(config, presets, preset_column, kind, name=none, row='', parts=false) -%}
     case {{ preset_column }}
     {%- for preset in presets %}
         {%- set dimensions = preset_dimension_list(config, preset) %}
-        {%- set dimension_scores = preset_dimension_scores(dimensions, row) %}
+        {%- if parts %}
+            {%- set dimension_scores = {} %}
+            {%- set signal_weights = {} %}
+            {%- for d in dimensions %}
+                {%- do dimension_scores.update({d.dimension: row ~ 'part_dimension__' ~ preset ~ '__' ~ d.dimension}) %}
+                {%- do signal_weights.update({d.dimension: row ~ 'part_signal_weight__' ~ preset ~ '__' ~ d.dimension}) %}
+            {%- endfor %}
+        {%- else %}
+            {%- set dimension_scores = preset_dimension_scores(dimensions, row) %}
+            {%- set signal_weights = none %}
+        {%- endif %}
         when '{{ preset }}' then
         {%- if kind == 'score' %} {{ overall_score_sql(dimensions, dimension_scores) }}
         {%- elif kind == 'coverage' %} {{ coverage_sql(dimensions, row) }}
         {%- elif kind == 'dimension' %} {{ dimension_scores.get(name, 'cast(null as double)') }}
-        {%- elif kind == 'weight' %} {{ effective_weight_sql(dimensions, dimension_scores, name, row) }}
+        {%- elif kind == 'weight' %} {{ effective_weight_sql(dimensions, dimension_scores, name, row, signal_weights) }}
         {%- endif %}
     {%- endfor %}
     end
@@ -215,7 +250,7 @@
     `<prefix>_rank__<signal>` = the number of candidates ahead of it (larger keys first, equal
     keys by signal name), from the key columns `<prefix>__<signal>` (null = not a candidate);
     `top_signals_sql(prefix, signals)` reads those places into one text "a, b, c" (each
-    signal's name, or its `<label_prefix>__<signal>` column), null when no signal is a
+    signal's name, or its SQL in the dict `labels`), null when no signal is a
     candidate. Two layers, so that each key is computed once per row, each place once. -#}
 {% macro signal_rank_columns(prefix, signals) -%}
     {%- set names = signals | list | sort -%}
@@ -233,7 +268,7 @@
 {%- endmacro %}
 
 
-{% macro top_signals_sql(prefix, signals, n=3, label_prefix=none) -%}
+{% macro top_signals_sql(prefix, signals, n=3, labels=none) -%}
     {%- set names = signals | list | sort -%}
     {%- set places = [] -%}
     {%- for place in range(n) -%}
@@ -241,7 +276,7 @@
         {%- for s in names -%}
             {%- do whens.append(
                 'when ' ~ prefix ~ '_rank__' ~ s ~ ' = ' ~ place ~ ' then '
-                ~ (label_prefix ~ '__' ~ s if label_prefix else "'" ~ s ~ "'")
+                ~ (labels[s] if labels else "'" ~ s ~ "'")
             ) -%}
         {%- endfor -%}
         {%- do places.append('case ' ~ (whens | join(' ')) ~ ' end') -%}

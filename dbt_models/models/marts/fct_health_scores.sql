@@ -24,6 +24,15 @@
 {%- set dimensions = mart_dimensions() %}
 {%- set signals = measured_signals_checked(scoring_config()) %}
 {%- set trend_threshold = scoring_setting('trend_threshold_points', 5) %}
+{#- a mover's label, "<signal> +1.5": built for the three signals shown only #}
+{%- set move_labels = {} %}
+{%- for s in signals %}
+    {%- do move_labels.update({s: dbt.concat([
+        "'" ~ s ~ " '",
+        "case when change__" ~ s ~ " >= 0 then '+' else '' end",
+        dbt.cast('round(change__' ~ s ~ ', 1)', dbt.type_string()),
+    ])}) %}
+{%- endfor %}
 
 with
 
@@ -128,11 +137,7 @@ signal_keys as (
         case
             when abs(changes.change__{{ s }}) >= 0.05 then round(abs(changes.change__{{ s }}), 6)
         end as move__{{ s }},
-        {{ dbt.concat([
-            "'" ~ s ~ " '",
-            "case when changes.change__" ~ s ~ " >= 0 then '+' else '' end",
-            dbt.cast('round(changes.change__' ~ s ~ ', 1)', dbt.type_string()),
-        ]) }} as move_label__{{ s }}
+        changes.change__{{ s }}
         {%- endfor %}
     from assigned_signals
     inner join changes
@@ -145,7 +150,7 @@ signal_ranks as (
         account_id,
         score_date,
         {%- for s in signals %}
-        move_label__{{ s }},
+        change__{{ s }},
         {%- endfor %}
         {{ signal_rank_columns('shortfall', signals) }},
         {{ signal_rank_columns('move', signals) }}
@@ -157,7 +162,7 @@ ranked as (
         account_id,
         score_date,
         {{ top_signals_sql('shortfall', signals) }} as top_drivers,
-        {{ top_signals_sql('move', signals, label_prefix='move_label') }} as top_movers_30d
+        {{ top_signals_sql('move', signals, labels=move_labels) }} as top_movers_30d
     from signal_ranks
 ),
 

@@ -123,8 +123,14 @@ contributions as (
         {%- for signal in signals %},
         coalesce(today.weight__{{ signal }}, 0) * coalesce(today.signal_score__{{ signal }}, 0)
             as contribution__{{ signal }},
-        coalesce({{ by_preset_sql(config, presets, 'today.preset', 'weight', signal, 'earlier.') }}, 0)
-        * coalesce(earlier.signal_score__{{ signal }}, 0) as restated_contribution__{{ signal }},
+        -- (the same preset as then: the weight the earlier row carried)
+        coalesce(
+            case
+                when today.preset = earlier.preset then earlier.weight__{{ signal }}
+                else {{ by_preset_sql(config, presets, 'today.preset', 'weight', signal, 'earlier.') }}
+            end,
+            0
+        ) * coalesce(earlier.signal_score__{{ signal }}, 0) as restated_contribution__{{ signal }},
         coalesce(earlier.weight__{{ signal }}, 0) * coalesce(earlier.signal_score__{{ signal }}, 0)
             as restated_earlier_preset_contribution__{{ signal }},
         coalesce(published_30d.weight__{{ signal }}, 0)

@@ -73,12 +73,20 @@ assigned as (
         and matches.match_rank = 1
 ),
 
-scored as (
+-- the dimension scores and signal weights of every preset, once per row
+parts as (
     select
         assigned.*,
-        {{ by_preset_sql(config, presets, 'preset', 'score') }} as computed_score,
-        {{ by_preset_sql(config, presets, 'preset', 'coverage') }} as coverage
+        {{ preset_part_columns(config, presets) }}
     from assigned
+),
+
+scored as (
+    select
+        parts.*,
+        {{ by_preset_sql(config, presets, 'preset', 'score', parts=true) }} as computed_score,
+        {{ by_preset_sql(config, presets, 'preset', 'coverage') }} as coverage
+    from parts
 )
 
 select
@@ -99,7 +107,7 @@ select
     scored.coverage < {{ low_confidence_coverage }} as low_confidence,
     -- dimension scores of the assigned preset (null for the dimensions of other presets)
     {%- for dimension in dimensions %}
-    {{ by_preset_sql(config, presets, 'scored.preset', 'dimension', dimension, 'scored.') }} as {{ dimension }}_score,
+    {{ by_preset_sql(config, presets, 'scored.preset', 'dimension', dimension, 'scored.', parts=true) }} as {{ dimension }}_score,
     {%- endfor %}
     -- signals
     {%- for signal in signals %}
@@ -107,7 +115,7 @@ select
     scored.raw_label__{{ signal }},
     scored.signal_score__{{ signal }},
     scored.has_data__{{ signal }},
-    {{ by_preset_sql(config, presets, 'scored.preset', 'weight', signal, 'scored.') }} as weight__{{ signal }},
+    {{ by_preset_sql(config, presets, 'scored.preset', 'weight', signal, 'scored.', parts=true) }} as weight__{{ signal }},
     {%- endfor %}
     -- config
     config.config_version

@@ -23,6 +23,14 @@ with
 
 signal_scores as (
     select * from {{ ref('int_signal_scores__normalised') }}
+),
+
+-- the dimension scores of every preset, once per row
+parts as (
+    select
+        signal_scores.*,
+        {{ preset_part_columns(config, config_presets(config)) }}
+    from signal_scores
 )
 
 select
@@ -31,10 +39,14 @@ select
     -- dates
     score_date
     {%- for preset in config_presets(config) %}
-    {%- set dimensions = preset_dimension_list(config, preset) %},
+    {%- set dimensions = preset_dimension_list(config, preset) %}
+    {%- set dimension_scores = {} %}
+    {%- for d in dimensions %}
+        {%- do dimension_scores.update({d.dimension: 'part_dimension__' ~ preset ~ '__' ~ d.dimension}) %}
+    {%- endfor %},
     -- {{ preset }}
-    {{ overall_score_sql(dimensions, preset_dimension_scores(dimensions)) }} as score__{{ preset }},
+    {{ overall_score_sql(dimensions, dimension_scores) }} as score__{{ preset }},
     {{ coverage_sql(dimensions) }} as coverage__{{ preset }}
     {%- endfor %}
-from signal_scores
+from parts
 order by account_id, score_date
