@@ -4,10 +4,10 @@ For each scale (S, M, L) the harness generates the sample exports once (reused b
 runs), then measures, each command as its own process (wall clock, peak RSS of its tree):
 
 - `sql`: reference (a), one hand-written DuckDB script scoring the latest date straight from
-  the export files (healthmart/bench/reference.sql): the practical limit;
+  the export files (benchmarks/reference.sql): the practical limit;
 - `pandas`: reference (b), the same in plain pandas: what an analyst would otherwise write;
 - `history`: reference (c), one hand-written DuckDB script scoring EVERY scoring date of every
-  account straight from the export files (healthmart/bench/reference_history.sql), written to
+  account straight from the export files (benchmarks/reference_history.sql), written to
   Parquet: the practical limit of a full build;
 - `full`: `healthmart run` on a fresh warehouse: ingest and every scoring date, publication,
   summary and report;
