@@ -1,7 +1,7 @@
 """The config seeds are validated by dbt tests: a broken config fails the build, by name.
 
-Each case copies the dbt project and its seeds to a temporary folder, breaks one CSV and
-runs `dbt build --select resource_type:seed` (the seeds and the tests on them).
+Each case copies the dbt project and its seeds (parsed once) to a temporary folder, breaks
+one CSV and runs `dbt build --select resource_type:seed` (the seeds and the tests on them).
 """
 
 from __future__ import annotations
@@ -18,29 +18,39 @@ from healthmart.core.settings import DBT_PROJECT_DIR, PROJECT_ROOT
 from healthmart.defs.dbt.project import dbt_executable
 
 
-def copy_project(tmp_path: Path) -> Path:
+@pytest.fixture(scope="module")
+def parsed_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The dbt project and its seeds copied once and parsed: each case copies this parse
+    along, so dbt re-parses only the seed file the case breaks."""
+    root = tmp_path_factory.mktemp("parsed")
     shutil.copytree(
-        DBT_PROJECT_DIR, tmp_path / "dbt_models", ignore=shutil.ignore_patterns("target", "logs")
+        DBT_PROJECT_DIR, root / "dbt_models", ignore=shutil.ignore_patterns("target", "logs")
     )
-    shutil.copytree(PROJECT_ROOT / "seeds", tmp_path / "seeds")
+    shutil.copytree(PROJECT_ROOT / "seeds", root / "seeds")
+    result = run_dbt(root / "dbt_models", "parse")
+    assert result.returncode == 0, result.stdout[-3000:]
+    return root
+
+
+@pytest.fixture
+def project(parsed_project: Path, tmp_path: Path) -> Path:
+    """A copy of the parsed project of its own (its warehouse is made in its folder)."""
+    shutil.copytree(parsed_project, tmp_path, dirs_exist_ok=True)
     return tmp_path / "dbt_models"
 
 
-def build_seeds(project: Path) -> subprocess.CompletedProcess[str]:
+def run_dbt(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
-        "HEALTHMART_WAREHOUSE_PATH": str(project.parent / "warehouse.duckdb"),
+        # relative to the project folder: one path for every copy (a different one would
+        # change the profile, and dbt would parse the whole project again)
+        "HEALTHMART_WAREHOUSE_PATH": "warehouse.duckdb",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
     return subprocess.run(
         [
             dbt_executable(),
-            "build",
-            "--select",
-            "resource_type:seed",
-            # only the tests whose parents are all seeds (not the mart tests reading them)
-            "--indirect-selection",
-            "cautious",
+            *args,
             "--profiles-dir",
             str(project),
             "--project-dir",
@@ -55,14 +65,21 @@ def build_seeds(project: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def build_seeds(project: Path) -> subprocess.CompletedProcess[str]:
+    # only the tests whose parents are all seeds (not the mart tests reading them)
+    return run_dbt(
+        project, "build", "--select", "resource_type:seed", "--indirect-selection", "cautious"
+    )
+
+
 def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text, f"{old!r} not in {path.name}"
     path.write_text(text.replace(old, new, 1))
 
 
-def test_shipped_config_passes_validation(tmp_path: Path) -> None:
-    result = build_seeds(copy_project(tmp_path))
+def test_shipped_config_passes_validation(project: Path) -> None:
+    result = build_seeds(project)
     assert result.returncode == 0, result.stdout[-3000:]
     assert "ERROR=0" in result.stdout
 
@@ -116,8 +133,7 @@ BROKEN: dict[str, tuple[Callable[[Path], None], str]] = {
 
 
 @pytest.mark.parametrize("case", sorted(BROKEN))
-def test_broken_config_fails_the_build_naming_the_rule(tmp_path: Path, case: str) -> None:
-    project = copy_project(tmp_path)
+def test_broken_config_fails_the_build_naming_the_rule(project: Path, case: str) -> None:
     breaker, failing_test = BROKEN[case]
     breaker(project.parent / "seeds")
     result = build_seeds(project)
