@@ -63,52 +63,67 @@
     before each score_day, per account: count(distinct) over a sliding window, set-based.
 
     `activity`: a CTE with account_id, entity and event_day, one row per distinct triple.
-    An activity on day a keeps its entity counted on scoring days a+1 .. a+window_days,
-    cut at the entity's next activity; each such spell adds +1 when it starts and -1 after
-    it ends, and a running sum over days gives the distinct count on every scoring day. -#}
+    Each entity of an account gets one bit of a bitstring as long as the account has
+    entities; a day's activity is the OR of its entities' bits, and the count on a scoring
+    day is the number of bits set in the OR over the window's days: one range-framed window
+    over the account's active days and scoring days (exact, whatever the order of rows). -#}
 {% macro trailing_distinct_count(activity, spine, window_days, count_name) -%}
     with
 
-    spells as (
+    entity_bits as (
         select
             account_id,
-            event_day + 1 as spell_start,
-            least(
-                coalesce(
-                    lead(event_day) over (partition by account_id, entity order by event_day),
-                    event_day + {{ window_days }}
-                ),
-                event_day + {{ window_days }}
-            ) as spell_end
-        from {{ activity }}
+            entity,
+            set_bit(
+                bitstring('0', cast(count(*) over (partition by account_id) as integer)),
+                cast(row_number() over (partition by account_id order by entity) - 1 as integer),
+                1
+            ) as entity_bit
+        from (select distinct account_id, entity from {{ activity }})
     ),
 
-    deltas as (
-        select account_id, spell_start as day_key, 0 as is_spine, 1 as delta from spells
-        union all
-        select account_id, spell_end + 1 as day_key, 0 as is_spine, -1 as delta from spells
-        union all
-        select account_id, score_day as day_key, 1 as is_spine, 0 as delta from {{ spine }}
+    active_days as (
+        select
+            activity.account_id,
+            activity.event_day as day_key,
+            0 as is_spine,
+            bit_or(entity_bits.entity_bit) as entities
+        from {{ activity }} as activity
+        inner join entity_bits
+            on activity.account_id = entity_bits.account_id
+            and activity.entity = entity_bits.entity
+        group by activity.account_id, activity.event_day
     ),
 
-    running as (
+    unioned as (
+        select * from active_days
+        union all
+        select
+            account_id,
+            score_day as day_key,
+            1 as is_spine,
+            null as entities
+        from {{ spine }}
+    ),
+
+    windowed as (
         select
             account_id,
             day_key,
             is_spine,
-            sum(delta) over (
+            bit_or(entities) over (
                 partition by account_id
-                order by day_key, is_spine
-                rows between unbounded preceding and current row
-            ) as running_count
-        from deltas
+                order by day_key
+                range between {{ window_days }} preceding and 1 preceding
+            ) as window_entities
+        from unioned
     )
 
     select
         account_id,
         day_key as score_day,
-        running_count as {{ count_name }}
-    from running
+        coalesce(bit_count(window_entities), 0) as {{ count_name }}
+    from windowed
     where is_spine = 1
 {%- endmacro %}
 
