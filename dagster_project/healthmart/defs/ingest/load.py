@@ -30,6 +30,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -358,7 +359,8 @@ def ingest_source(
             given = parse_ingest_config({"sources": {source: overrides}}, where).source(source)
         except IngestConfigError as exc:
             raise ValueError(str(exc).removeprefix(f"{where}: ")) from exc
-        src_config = SourceConfig(
+        src_config = replace(
+            src_config,
             columns=given.columns if column_mapping is not None else src_config.columns,
             encoding=given.encoding if encoding is not None else src_config.encoding,
             delimiter=given.delimiter if delimiter is not None else src_config.delimiter,
