@@ -36,6 +36,41 @@ CASES = [
     Case("stripe_invoices_csv", "invoices.csv", 5, {"unmapped_value:status": 1}, skipped=1),
     Case("stripe_invoices_json", "invoices_page1.json", 5, {"unmapped_value:status": 1}, 1),
     Case("chargebee_invoices_json", "invoices.json", 5, {"unmapped_value:status": 1}, 1),
+    Case("zendesk_tickets_csv", "tickets.csv", 5, {"unmapped_value:csat": 1}),
+    Case("intercom_conversations_csv", "conversations.csv", 5, {"unmapped_value:csat": 1}),
+    Case("freshdesk_tickets_csv", "tickets.csv", 4, {"unmapped_value:category": 1}),
+    # two header rows after the field names and a preview response are not data
+    Case("qualtrics_nps_csv", "responses.csv", 4, {"above_max:score": 1}, skipped=3),
+    Case(
+        "typeform_csat_csv",
+        "responses.csv",
+        4,
+        {"out_of_scale:score": 1},
+        columns={
+            "How satisfied are you with Healthmart?": "score",
+            "Anything we could do better?": "comment",
+        },
+    ),  # fmt: skip
+    Case("delighted_responses_json", "survey_responses.json", 4, {"unmapped_value:survey_type": 1}),
+    # events: read = events, aggregated to the contract's usage rows; identify / group calls
+    # and session events are not data; events without an account or a time are quarantined
+    Case(
+        "segment_events_json",
+        "2026-02-12-00.json.gz",
+        9,
+        {"required_missing:account_id": 1, "required_missing:activity_date": 1},
+        skipped=2,
+    ),
+    Case("mixpanel_events_json", "export.jsonl", 6, {"required_missing:account_id": 1}),
+    Case(
+        "amplitude_events_json",
+        "187520_2026-02-15_10#0.json.gz",
+        5,
+        {"required_missing:activity_date": 1},
+        skipped=1,
+    ),
+    Case("salesforce_accounts_csv", "Account.csv", 4, {"invalid_type:employees": 1}),
+    Case("hubspot_companies_csv", "companies.csv", 4, {"unparsed_value:signup_date": 1}),
 ]
 
 

@@ -199,6 +199,9 @@ def _ingest_one_file(
         return FileResult(source.name, rel, ERROR, 0, 0, 0, msg)
     preset = recognition.preset
     preset_name = preset.name if preset else None
+    if preset is not None and config.account_match is None:
+        # The tool id the preset's account column holds, unless the config says otherwise.
+        config = replace(config, account_match=preset.account_match)
     config_hash = config.fingerprint()
     if preset is not None:
         config_hash = hashlib.sha256(

@@ -91,7 +91,16 @@ def json_keys(con: duckdb.DuckDBPyConnection, path, head: bytes, records: str | 
 
 
 def header_matches(preset: Preset, columns: list[str]) -> bool:
-    return bool(columns) and all(resolve(name, columns) is not None for name in preset.signature)
+    """Whether the header has every column of the preset's signature; a dotted name (a key
+    inside a JSON object) must be among the nested keys sampled."""
+    normed = {norm(c) for c in columns}
+
+    def has(name: str) -> bool:
+        if "." in name and "{" not in name:
+            return norm(name) in normed
+        return resolve(name, columns) is not None
+
+    return bool(columns) and all(has(name) for name in preset.signature)
 
 
 def recognise(
