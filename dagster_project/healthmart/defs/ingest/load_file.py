@@ -111,9 +111,9 @@ def load_file(
     def checked(errors: str) -> Checked:
         return checked_sql(plan, reader.relation(errors), row_map)
 
-    skipped, written = 0, None
+    skipped, written, bad = 0, None, None
     if plan.aggregate:
-        loaded, written, skipped = _insert_aggregated(
+        loaded, written, skipped, bad = _insert_aggregated(
             con, plan, checked(first_errors).sql, raw, insert_cols, select_cols, tmp_suffix
         )
     else:
@@ -136,11 +136,13 @@ def load_file(
     q_const = f"{ql(src.name)}, {file_lit}"
     q_tail = f"TIMESTAMP {ql(loaded_at.isoformat(sep=' '))}, {ql(load_id)}"
     chk = checked(other_errors)
-    quarantined = con.execute(
-        f"INSERT INTO ingest_meta.quarantine ({q_cols}) "
-        f"SELECT {q_const}, __row, __rule, {chk.detail}, {chk.record}, {q_tail} "
-        f"FROM ({chk.sql}) WHERE __rule IS NOT NULL AND __rule <> {ql(NOT_DATA_RULE)}"
-    ).fetchone()[0]
+    quarantined = 0
+    if bad != 0:  # (the aggregate counted them: no second pass over a clean event file)
+        quarantined = con.execute(
+            f"INSERT INTO ingest_meta.quarantine ({q_cols}) "
+            f"SELECT {q_const}, __row, __rule, {chk.detail}, {chk.record}, {q_tail} "
+            f"FROM ({chk.sql}) WHERE __rule IS NOT NULL AND __rule <> {ql(NOT_DATA_RULE)}"
+        ).fetchone()[0]
     if plan.has_skip and not plan.aggregate:
         skipped = con.execute(
             f"SELECT count(*) FROM ({chk.sql}) WHERE __rule = {ql(NOT_DATA_RULE)}"
@@ -185,33 +187,30 @@ def _insert_aggregated(
     insert_cols: str,
     select_cols: str,
     tmp_suffix: str,
-) -> tuple[int, int, int]:
+) -> tuple[int, int, int, int]:
     """Events to usage rows, in one streaming aggregate over the file: count (and minutes) per
     account, day, user and feature; the first event's row is the usage row's _source_row.
 
-    Returns (events loaded, usage rows written, rows that are not data). Rows that break a rule
-    are left to the quarantine pass.
+    Returns (events loaded, usage rows written, rows that are not data, rows breaking a rule);
+    the rows breaking a rule are counted here and quarantined by a second pass, if any.
     """
-    key = [c for c in plan.source.key]
-    ok = "__rule IS NULL"
-    keys = ", ".join(f"CASE WHEN {ok} THEN {qi(k)} END AS {qi(k)}" for k in key)
+    key = list(plan.source.key)
+    state = f"CASE WHEN __rule IS NULL THEN 0 WHEN __rule = {ql(NOT_DATA_RULE)} THEN 1 ELSE 2 END"
+    keys = ", ".join(f"CASE WHEN __rule IS NULL THEN {qi(k)} END AS {qi(k)}" for k in key)
     agg = f"__hm_agg_{tmp_suffix}"
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {agg} AS "
-        f"SELECT {ok} AS __ok, {keys}, sum(event_count) AS event_count, "
+        f"SELECT {state} AS __state, {keys}, sum(event_count) AS event_count, "
         f"sum(minutes) AS minutes, min(__row) AS __row, count(*) AS __n "
-        f"FROM ({checked}) WHERE {ok} OR __rule = {ql(NOT_DATA_RULE)} "
-        f"GROUP BY ALL"
+        f"FROM ({checked}) GROUP BY ALL"
     )
     written = con.execute(
-        f"INSERT INTO {raw} ({insert_cols}) SELECT {select_cols} FROM {agg} WHERE __ok"
+        f"INSERT INTO {raw} ({insert_cols}) SELECT {select_cols} FROM {agg} WHERE __state = 0"
     ).fetchone()[0]
-    loaded, skipped = con.execute(
-        f"SELECT COALESCE(sum(__n) FILTER (WHERE __ok), 0), "
-        f"COALESCE(sum(__n) FILTER (WHERE NOT __ok), 0) FROM {agg}"
-    ).fetchone()
+    sums = ", ".join(f"COALESCE(sum(__n) FILTER (WHERE __state = {i}), 0)" for i in range(3))
+    loaded, skipped, bad = con.execute(f"SELECT {sums} FROM {agg}").fetchone()
     con.execute(f"DROP TABLE IF EXISTS {agg}")
-    return int(loaded), written, int(skipped)
+    return int(loaded), written, int(skipped), int(bad)
 
 
 def _json_str(value: str | None) -> str:
