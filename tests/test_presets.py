@@ -124,3 +124,123 @@ def _dir(path: Path) -> Path:
 def _contract_rows(con: duckdb.DuckDBPyConnection, source: str) -> list[tuple]:
     cols = ", ".join(SOURCES[source].column_names)
     return con.execute(f"select {cols} from raw.{source} order by all").fetchall()
+
+
+def test_a_preset_named_in_the_config_a_user_preset_and_no_preset(tmp_path: Path) -> None:
+    exports = tmp_path / "exports"
+    # The Zendesk export under other headers: not recognised, read as the contract (and
+    # failing there, naming the missing columns) until the config names the preset and maps
+    # the renamed columns.
+    text = (FIXTURES / "zendesk_tickets_csv" / "tickets.csv").read_text()
+    renamed = text.replace("Satisfaction Score", "CSAT").replace("Organization", "Org")
+    (_dir(exports / "support") / "tickets.csv").write_text(renamed)
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    (f,) = load(con, exports, "support").files
+    assert f.status == "error" and f.preset is None
+    assert "required columns 'ticket_id', 'account_id', 'opened_at' are missing" in f.error
+    (f,) = load(
+        con,
+        exports,
+        "support",
+        preset="zendesk_tickets_csv",
+        columns={"CSAT": "csat", "Org": "account_id"},
+    ).files
+    assert (f.status, f.preset, f.rows_loaded, f.rows_quarantined) == (
+        "loaded",
+        "zendesk_tickets_csv",
+        4,
+        1,
+    )
+    (f,) = load(con, exports, "support", preset="stripe_invoices_csv").files
+    assert f.error == (
+        "support/tickets.csv: preset 'stripe_invoices_csv' named in ingest.yml under "
+        "sources.support.preset feeds billing (presets of support: freshdesk_tickets_csv, "
+        "intercom_conversations_csv, zendesk_tickets_csv)"
+    )
+    # A user's preset of the same name replaces the built-in one: 'Meh' maps to 3 there.
+    user = _dir(tmp_path / "presets")
+    builtin = load_presets().get("zendesk_tickets_csv").path.read_text()
+    (user / "zendesk_tickets_csv.yml").write_text(
+        builtin.replace("values: {good: 5, bad: 1,", "values: {good: 5, meh: 3, bad: 1,")
+    )
+    catalog = load_presets(user)
+    cfg = parse_ingest_config(
+        {
+            "sources": {
+                "support": {
+                    "preset": "zendesk_tickets_csv",
+                    "columns": {"CSAT": "csat", "Org": "account_id"},
+                }
+            }
+        },
+        Path("ingest.yml"),
+    )
+    result = ingest_source(con, "support", exports, config=cfg, presets=catalog)
+    (f,) = result.files
+    assert (f.status, f.rows_loaded, f.rows_quarantined) == ("loaded", 5, 0)
+    assert con.execute("select csat from raw.support where ticket_id = '105'").fetchall() == [
+        (3.0,)
+    ]
+    con.close()
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "message"),
+    [
+        ("name: other\nsource: billing\ncolumns: {}\n", "'other' differs from the file name"),
+        (
+            "name: p\nsource: support\ncolumns:\n  ticket_id: Id\n  account_id: Org\n"
+            "  opened_at: Created\n  priority: {from: P, values: {Medium: middle}}\n",
+            "columns.priority.values: 'Medium' is mapped to 'middle', which priority does not "
+            "accept (low, normal, high, urgent)",
+        ),
+        (
+            "name: p\nsource: usage\naggregate: events\ncolumns:\n  account_id: a\n"
+            "  activity_date: {from: t, unix: hours}\n  feature: e\n",
+            "columns.activity_date.unix: 'hours' is not seconds or milliseconds",
+        ),
+        (
+            "name: p\nsource: survey\ncolumns:\n  response_id: id\n",
+            "columns: required contract column(s) account_id, responded_at, survey_type, score "
+            "unmapped",
+        ),
+    ],
+)
+def test_invalid_presets_are_named_with_the_key(tmp_path: Path, yaml_text: str, message: str):
+    from healthmart.defs.ingest.preset import PresetError
+
+    (tmp_path / "p.yml").write_text(yaml_text)
+    with pytest.raises(PresetError) as info:
+        load_presets(tmp_path)
+    assert str(info.value).startswith(f"{tmp_path / 'p.yml'}: "), str(info.value)
+    assert message in str(info.value)
+
+
+def test_inspect_names_the_preset_the_mapping_and_the_problems(tmp_path: Path, capsys) -> None:
+    from healthmart.cli.main import main
+
+    path = _dir(tmp_path / "billing") / "invoices.csv"
+    shutil.copy(FIXTURES / "stripe_invoices_csv" / "invoices.csv", path)
+    assert main(["inspect", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "Preset: stripe_invoices_csv - Stripe invoices (Dashboard CSV export) (recognised" in out
+    assert "Accounts: the account column holds stripe_customer_id (account_match)" in out
+    assert "  amount      <- 'Amount Due'\n" in out
+    assert "  status      <- 'Status'  (words: paid -> paid, open -> open, uncollectible -> " in out
+    assert "Rows: 5 rows read: 4 would load, 1 would be quarantined; 1 rows are not data" in out
+    assert (
+        "  row 6: unmapped_value:status: status 'pending' (column 'Status') has no mapping in "
+        "preset stripe_invoices_csv (it maps: paid, open, uncollectible, void)"
+    ) in out
+    assert not list(tmp_path.glob("*.duckdb"))  # nothing written
+    # several presets match: none is used, and inspect says which
+    both = _dir(tmp_path / "usage") / "events.jsonl"
+    both.write_text(
+        '{"event": "x", "properties": {"time": 1, "distinct_id": "u"}, "event_type": "x", '
+        '"event_time": "2026-01-01 00:00:00"}\n'
+    )
+    assert main(["inspect", str(both)]) == 1
+    out = capsys.readouterr().out
+    assert (
+        "Preset: none - several presets match (amplitude_events_json, mixpanel_events_json)" in out
+    )
