@@ -244,3 +244,164 @@ def test_inspect_names_the_preset_the_mapping_and_the_problems(tmp_path: Path, c
     assert (
         "Preset: none - several presets match (amplitude_events_json, mixpanel_events_json)" in out
     )
+
+
+# ------------------------------------------------------------------------------------------
+# End to end: the hand-made exports of tests/test_end_to_end.py as the vendors export them
+# ------------------------------------------------------------------------------------------
+
+HUBSPOT = """Record ID,Company name,Industry,Number of Employees,Create Date,Became a Customer Date,Last Modified Date,Company owner,Region,Segment,Plan,Contract start date,Contract end date,ARR,Licensed seats
+A,Acme,retail,80,2023-12-01 10:00,2024-01-01,2026-01-01 00:00,Ann,EMEA,smb,growth,2026-01-01,2026-12-31,12000,10
+B,Beta,retail,20,2024-06-01 09:00,,2026-01-01 00:00,Ann,EMEA,smb,starter,06/01/2025,05/31/2026,4800,4
+C,Core,software,900,2025-01-01 00:00,,2026-01-01 00:00,Bob,NA,enterprise,enterprise,2026-01-01,2026-12-31,50000,20
+D,Dormant,media,30,2024-01-01 00:00,,2026-01-01 00:00,Bob,NA,smb,starter,2026-01-01,2026-12-31,6000,5
+"""  # noqa: E501
+
+STRIPE = """id,Number,Customer,Date (UTC),Due Date (UTC),Amount Due,Currency,Status,Paid At (UTC)
+A0,0001,A,2025-12-01 00:00,2025-12-31 00:00,1000.00,usd,paid,2025-12-15 09:12
+A1,0002,A,2026-01-01 00:00,2026-01-31 00:00,1000.00,usd,paid,2026-01-20 09:12
+A2,0003,A,2026-02-01 00:00,2026-03-03 00:00,1000.00,usd,paid,2026-03-10 09:12
+A3,0004,A,2026-03-01 00:00,2026-03-31 00:00,1000.00,usd,paid,2026-03-25 09:12
+B1,0005,B,2025-12-01 00:00,2025-12-31 00:00,400.00,usd,uncollectible,
+C1,0006,C,2026-01-01 00:00,2026-01-31 00:00,50000.00,usd,paid,2026-01-30 23:59
+D1,0007,D,2026-01-01 00:00,2026-01-31 00:00,500.00,usd,paid,2026-01-15 00:00
+D2,0008,D,2026-02-01 00:00,2026-03-03 00:00,500.00,usd,paid,2026-02-20 00:00
+D3,0009,D,2026-03-01 00:00,2026-03-31 00:00,500.00,usd,paid,2026-03-20 00:00
+D4,0010,D,2026-03-05 00:00,,500.00,usd,draft,
+X1,0011,A,2026-03-01 00:00,2026-03-31 00:00,999.00,usd,pending,
+"""
+
+INTERCOM = """Conversation ID,Conversation started at (America/New_York),Conversation last closed at (America/New_York),Company ID,Priority,Category,Conversation rating,Time to first response (seconds)
+TA1,2026-03-20 06:00:00,2026-03-21 06:00:00,A,Not priority,question,Great,1800
+"""  # noqa: E501
+
+ZENDESK = """Id,Organization,Subject,Status,Priority,Ticket type,Created at,Updated at,Solved at,Satisfaction Score,First reply time in minutes
+TB1,B,Site down,solved,Urgent,Incident,2026-02-10 11:00:00 +0100,2026-02-12 11:00:00 +0100,2026-02-12 11:00:00 +0100,Bad,240
+"""  # noqa: E501
+
+QUALTRICS = """StartDate,EndDate,Status,Progress,Finished,RecordedDate,ResponseId,ExternalReference,DistributionChannel,Q1,Q1_NPS_GROUP
+Start Date,End Date,Response Type,Progress,Finished,Recorded Date,Response ID,External Data Reference,Distribution Channel,How likely are you to recommend us?,How likely are you to recommend us? - Group
+"{""ImportId"":""startDate""}","{""ImportId"":""endDate""}","{""ImportId"":""status""}","{""ImportId"":""progress""}","{""ImportId"":""finished""}","{""ImportId"":""recordedDate"",""timeZone"":""UTC""}","{""ImportId"":""_recordId""}","{""ImportId"":""externalDataReference""}","{""ImportId"":""distributionChannel""}","{""ImportId"":""QID1""}","{""ImportId"":""QID1_NPS_GROUP""}"
+2026-02-01 11:59:00,2026-02-01 12:00:00,IP Address,100,True,2026-02-01 12:00:00,SA1,A,email,9,Promoter
+2026-03-01 11:59:00,2026-03-01 12:00:00,IP Address,100,True,2026-03-01 12:00:00,SA2,A,email,10,Promoter
+2026-03-05 11:59:00,2026-03-05 12:00:00,IP Address,100,True,2026-03-05 12:00:00,SA3,A,email,6,Detractor
+2026-02-01 11:59:00,2026-02-01 12:00:00,IP Address,100,True,2026-02-01 12:00:00,SB1,B,email,2,Detractor
+"""  # noqa: E501
+
+TYPEFORM = """#,How satisfied are you with us?,account_id,Start Date (UTC),Submit Date (UTC),Network ID
+SA4,10,A,2026-03-15 11:58:00,2026-03-15 12:00:00,9f3a0c1d2e
+"""  # noqa: E501
+
+VENDOR_CONFIG = """version: 1
+sources:
+  # The fixtures name accounts by account_id (the vendors' own ids need account matching).
+  accounts: {account_match: account_id}
+  billing: {account_match: account_id}
+  support:
+    account_match: account_id
+    columns: {Category: category}  # a conversation data attribute in Intercom
+  survey:
+    account_match: account_id
+    columns: {"How satisfied are you with us?": score}  # the Typeform question's title
+  usage: {account_match: account_id}
+"""
+
+
+def write_vendor_exports(exports: Path) -> None:
+    """The data of test_end_to_end.write_exports, in the vendors' formats (csm and outcomes,
+    which have no vendor format here, as they are)."""
+    import gzip
+    import json
+
+    from test_end_to_end import CSM, OUTCOMES
+
+    write = {
+        "accounts/accounts.csv": HUBSPOT,
+        "billing/stripe_invoices.csv": STRIPE,
+        "support/intercom_conversations.csv": INTERCOM,
+        "support/zendesk_tickets.csv": ZENDESK,
+        "survey/qualtrics_nps.csv": QUALTRICS,
+        "survey/typeform_csat.csv": TYPEFORM,
+        "csm/assessments.csv": CSM,
+        "outcomes/outcomes.csv": OUTCOMES,
+    }
+    for rel, text in write.items():
+        (_dir((exports / rel).parent) / Path(rel).name).write_text(text)
+    _dir(exports / "usage")
+    segment = [
+        {"type": "group", "userId": "a1", "groupId": "A", "timestamp": "2026-02-09T08:00:00Z"}
+    ]
+    for day, feature in (("2026-02-10", "reports"), ("2026-03-10", "dashboards")):
+        for user in range(1, 6):
+            for i in range(5):
+                segment.append(
+                    {"type": "track", "event": feature, "userId": f"a{user}",
+                     "context": {"groupId": "A"}, "messageId": f"m-{day}-{user}-{i}",
+                     "timestamp": f"{day}T{9 + i:02d}:30:00.000Z"}
+                )  # fmt: skip
+    mixpanel = [
+        {"event": "reports",
+         "properties": {"time": 1767607200 + 60 * i, "distinct_id": "b1", "account_id": "B"}}
+        for i in range(3)  # 2026-01-05 10:00 UTC
+    ]  # fmt: skip
+    amplitude = [
+        {"event_type": "api", "event_time": f"{day} 0{i}:00:00.000000", "user_id": f"c{user}",
+         "user_properties": {"account_id": "C"}, "groups": {}}
+        for day, users in (("2026-01-15", 2), ("2026-02-15", 4), ("2026-03-31", 10))
+        for user in range(1, users + 1)
+        for i in range(2)
+    ]  # fmt: skip
+    for name, events in (
+        ("segment.json.gz", segment),
+        ("mixpanel.jsonl", mixpanel),
+        ("amplitude_2026#0.json.gz", amplitude),
+    ):
+        lines = "".join(json.dumps(e) + "\n" for e in events)
+        path = exports / "usage" / name
+        if name.endswith(".gz"):
+            with gzip.open(path, "wt") as fh:
+                fh.write(lines)
+        else:
+            path.write_text(lines)
+
+
+def test_a_folder_of_vendor_exports_gives_the_marts_of_the_contract_exports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, e2e_settings
+) -> None:
+    from test_late_data import mart_differences
+
+    from healthmart.cli.run import run
+    from healthmart.core.settings import Settings
+
+    config = tmp_path / "ingest.yml"
+    config.write_text(VENDOR_CONFIG)
+    settings = Settings(
+        exports_dir=tmp_path / "exports",
+        serving_path=tmp_path / "serving.duckdb",
+        warehouse_path=tmp_path / "warehouse.duckdb",
+        preset="hbr",
+        ingest_config=config,
+    )
+    write_vendor_exports(settings.exports_dir)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    monkeypatch.setenv("HEALTHMART_REPORT_PATH", str(tmp_path / "health_report.html"))
+    assert run(settings, accounts=0, months=0, seed=0) == 0
+    with duckdb.connect(str(settings.serving_path), read_only=True) as con:
+        log = con.execute(
+            "select file, preset, rows_read, rows_loaded, rows_quarantined, rows_skipped, "
+            "rows_written from ingest_meta.load_log where status = 'loaded' order by file"
+        ).fetchall()
+    assert log == [
+        ("accounts/accounts.csv", "hubspot_companies_csv", 4, 4, 0, 0, None),
+        ("billing/stripe_invoices.csv", "stripe_invoices_csv", 10, 9, 1, 1, None),
+        ("csm/assessments.csv", None, 2, 2, 0, 0, None),
+        ("outcomes/outcomes.csv", None, 1, 1, 0, 0, None),
+        ("support/intercom_conversations.csv", "intercom_conversations_csv", 1, 1, 0, 0, None),
+        ("support/zendesk_tickets.csv", "zendesk_tickets_csv", 1, 1, 0, 0, None),
+        ("survey/qualtrics_nps.csv", "qualtrics_nps_csv", 4, 4, 0, 2, None),
+        ("survey/typeform_csat.csv", "typeform_csat_csv", 1, 1, 0, 0, None),
+        ("usage/amplitude_2026#0.json.gz", "amplitude_events_json", 32, 32, 0, 0, 16),
+        ("usage/mixpanel.jsonl", "mixpanel_events_json", 3, 3, 0, 0, 1),
+        ("usage/segment.json.gz", "segment_events_json", 50, 50, 0, 1, 10),
+    ]
+    assert mart_differences(settings.serving_path, e2e_settings.serving_path) == {}

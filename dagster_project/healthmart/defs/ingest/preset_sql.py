@@ -228,12 +228,16 @@ def apply_preset(
     preset: Preset, columns: list[str], overrides: dict[str, str] | None = None
 ) -> Applied:
     """The preset over a file with these columns. `overrides`: lower-cased export column ->
-    contract column from the ingest config, which replace where the preset reads those columns.
+    contract column from the ingest config: where the file has such a column, the preset reads
+    that contract column from it (conversions kept) instead.
     """
     src = preset.source
     specs = dict(preset.columns)
     for export_col, target in (overrides or {}).items():
-        found = next((c for c in columns if norm(c) == export_col), export_col)
+        # Only where the file has the column: the config maps every file of the source.
+        found = next((c for c in columns if norm(c) == export_col), None)
+        if found is None:
+            continue
         old = specs.get(target, ColumnSpec(target))
         specs[target] = ColumnSpec(**{**old.__dict__, "sources": (found,), "constant": None})
     layer1: list[str] = []  # raw text per column
