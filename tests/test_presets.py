@@ -405,3 +405,46 @@ def test_a_folder_of_vendor_exports_gives_the_marts_of_the_contract_exports(
         ("usage/segment.json.gz", "segment_events_json", 50, 50, 0, 1, 10),
     ]
     assert mart_differences(settings.serving_path, e2e_settings.serving_path) == {}
+
+
+def test_title_rows_a_total_line_and_us_dates_in_a_users_preset(tmp_path: Path) -> None:
+    # An accounting report (QuickBooks-like): three title lines, MM/DD/YYYY, a TOTAL line.
+    user = _dir(tmp_path / "presets")
+    (user / "acme_billing_csv.yml").write_text(
+        "name: acme_billing_csv\nsource: billing\nrecognise: [Invoice No, Client]\n"
+        "header: {skip_rows: 3}\n"
+        "skip_rows_where: [{column: Invoice No, matches: '^TOTAL'}]\n"
+        "columns:\n  invoice_id: Invoice No\n  account_id: Client\n"
+        "  issued_date: {from: Date, format: '%m/%d/%Y'}\n"
+        "  due_date: {from: [Due, Date], format: '%m/%d/%Y'}\n"
+        "  amount: Total\n  status: {from: State, values: {paid: paid, open: open}}\n"
+    )
+    (_dir(tmp_path / "exports" / "billing") / "report.csv").write_text(
+        "Acme Corp\nInvoice List\nJanuary 1 - March 31, 2026\n"
+        "Invoice No,Client,Date,Due,Total,State\n"
+        "1001,A,01/15/2026,02/14/2026,100.00,Paid\n"
+        "1002,B,02/15/2026,,50.00,Open\n"
+        "1003,B,02/30/2026,,50.00,Open\n"
+        "TOTAL,,,,200.00,\n"
+    )
+    con = duckdb.connect()
+    result = ingest_source(con, "billing", tmp_path / "exports", presets=load_presets(user))
+    (f,) = result.files
+    assert (f.preset, f.rows_read, f.rows_loaded, f.rows_skipped) == ("acme_billing_csv", 3, 2, 1)
+    assert con.execute(
+        "select invoice_id, issued_date::varchar, due_date::varchar, amount, _source_row "
+        "from raw.billing order by 1"
+    ).fetchall() == [
+        ("1001", "2026-01-15", "2026-02-14", 100.0, 1),
+        ("1002", "2026-02-15", "2026-02-15", 50.0, 2),
+    ]
+    assert con.execute(
+        "select row_number, rule, detail from ingest_meta.quarantine"
+    ).fetchall() == [
+        (
+            3,
+            "unparsed_value:issued_date",
+            "issued_date '02/30/2026' (column 'Date') is not a time as %m/%d/%Y "
+            "(preset acme_billing_csv)",
+        )
+    ]
