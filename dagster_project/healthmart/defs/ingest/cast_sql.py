@@ -20,10 +20,6 @@ class Plan:
     applied: Applied | None = None  # the format preset read through, if any
 
     @property
-    def has_file_row_number(self) -> bool:
-        return self.reader.has_file_row_number
-
-    @property
     def aggregate(self) -> bool:
         """Whether the file's rows are events aggregated to usage rows."""
         return self.applied is not None and self.applied.preset.aggregate
