@@ -640,7 +640,14 @@ CONFIG_ERRORS = [
     (
         "unknown_key",
         "sources:\n  billing:\n    column: {Betrag: amount}\n",
-        "sources.billing: unknown key(s) column (allowed: columns, encoding, delimiter)",
+        "sources.billing: unknown key(s) column (allowed: columns, encoding, delimiter, preset, "
+        "account_match)",
+    ),
+    (
+        "account_match_not_a_name",
+        "sources:\n  billing:\n    account_match: Stripe Customer\n",
+        "sources.billing.account_match: 'Stripe Customer' is not a name (lower-case letters, "
+        "digits, underscores)",
     ),
     (
         "unknown_encoding",

@@ -1,4 +1,5 @@
-"""Command line: `healthmart run` (the daily job, headless), `summary`, `report`, `parse`.
+"""Command line: `healthmart run` (the daily job, headless), `summary`, `report`, `parse`,
+`inspect`.
 
 The parser, and each command handed to the module that does it (`calibrate` too)."""
 
@@ -10,6 +11,7 @@ from datetime import date
 from pathlib import Path
 
 from healthmart.cli.run import run
+from healthmart.core.contract import SOURCES
 from healthmart.core.settings import PROJECT_ROOT, Settings
 from healthmart.defs.dbt.project import parse_dbt
 
@@ -77,6 +79,19 @@ def main(argv: list[str] | None = None) -> int:
         "--out", help="HTML file (default: HEALTHMART_REPORT_PATH or reports/health_report.html)"
     )
     sub.add_parser("parse", help="build the dbt manifest (dbt parse)")
+    ins_p = sub.add_parser(
+        "inspect",
+        help="name the format preset an export file is read with, the mapping it applies and "
+        "the first problems in it, without loading anything",
+    )
+    ins_p.add_argument("file", help="an export file (CSV, Parquet, NDJSON or JSON, may be .gz)")
+    ins_p.add_argument(
+        "--source", choices=list(SOURCES), help="its source (default: from its folder's name)"
+    )
+    ins_p.add_argument(
+        "--ingest-config",
+        help="ingest config file (default: HEALTHMART_INGEST_CONFIG, else config/ingest.yml)",
+    )
     cal_p = sub.add_parser(
         "calibrate",
         help="fit signal weights to the churn history; write a proposed preset and a comparison",
@@ -128,6 +143,21 @@ def main(argv: list[str] | None = None) -> int:
         serving_path = Settings.from_env(serving_path=args.serving_path).serving_path
         print(f"Health report: {write_report(serving_path, report_path(args.out))}")
         return 0
+    if args.command == "inspect":
+        from healthmart.cli.inspect import inspect_file
+        from healthmart.defs.ingest.config import IngestConfigError, load_ingest_config
+        from healthmart.defs.ingest.preset import PresetError, load_presets
+
+        settings = Settings.from_env(ingest_config=args.ingest_config)
+        try:
+            config = load_ingest_config(*settings.ingest_config_location())
+            catalog = load_presets(settings.presets_dir)
+        except (IngestConfigError, PresetError) as exc:
+            print(str(exc), file=sys.stderr)
+            return 1
+        code, report = inspect_file(Path(args.file), args.source, config, catalog)
+        print(report)
+        return code
     if args.command == "parse":
         parse_dbt(Settings.from_env())
         return 0

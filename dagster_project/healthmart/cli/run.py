@@ -26,11 +26,12 @@ from healthmart.cli.output import print_ingest_problems, scored_dates
 from healthmart.core.contract import SOURCES
 from healthmart.core.run_range import NOT_BEFORE_TAG, RESTATE_TAG
 from healthmart.core.runlock import RunLockBusy, lock_timeout, run_lock
-from healthmart.core.settings import ENV_INGEST_CONFIG, PROJECT_ROOT, Settings
+from healthmart.core.settings import ENV_INGEST_CONFIG, ENV_PRESETS_DIR, PROJECT_ROOT, Settings
 from healthmart.defs.dbt.planning import recorded_plan
 from healthmart.defs.dbt.project import manifest_is_current, parse_dbt
 from healthmart.defs.ingest.config import IngestConfigError, load_ingest_config
 from healthmart.defs.ingest.files import list_export_files
+from healthmart.defs.ingest.preset import PresetError, load_presets
 
 # The terminal shows the run's progress and problems; every event stays in the Dagster
 # instance (DAGSTER_HOME), where `make ui` shows it.
@@ -92,6 +93,11 @@ def _run_locked(
     except IngestConfigError as exc:
         print(f"The ingest config is invalid: {exc}", file=sys.stderr)
         return 1
+    try:
+        load_presets(settings.presets_dir)
+    except PresetError as exc:
+        print(f"A format preset is invalid: {exc}", file=sys.stderr)
+        return 1
     if not has_exports(settings.exports_dir):
         if not sample:
             print(
@@ -130,6 +136,7 @@ def _run_locked(
     }
     if settings.ingest_config is not None:
         env[ENV_INGEST_CONFIG] = str(settings.ingest_config)
+    env[ENV_PRESETS_DIR] = str(settings.presets_dir)
     os.environ.update(env)
 
     config_note = f" (ingest config {ingest_config.path})" if ingest_config.path else ""

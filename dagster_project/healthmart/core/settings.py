@@ -22,6 +22,7 @@ ENV_MEMORY_LIMIT = "HEALTHMART_DUCKDB_MEMORY_LIMIT"
 ENV_EXPECTATIONS_DIR = "HEALTHMART_EXPECTATIONS_DIR"
 ENV_QUALITY_CHUNK_ROWS = "HEALTHMART_QUALITY_CHUNK_ROWS"
 ENV_INGEST_CONFIG = "HEALTHMART_INGEST_CONFIG"
+ENV_PRESETS_DIR = "HEALTHMART_PRESETS_DIR"
 ENV_BUILD_ACCOUNT_DAYS = "HEALTHMART_BUILD_ACCOUNT_DAYS"
 # Read when it exists and HEALTHMART_INGEST_CONFIG is not set (column mapping, encodings).
 DEFAULT_INGEST_CONFIG = PROJECT_ROOT / "config" / "ingest.yml"
@@ -50,6 +51,8 @@ class Settings:
     # The ingest config file (column mapping, encoding, delimiter per source). None: use
     # config/ingest.yml when it exists; a file set explicitly must exist.
     ingest_config: Path | None = None
+    # The user's format presets (YAML, like the built-in ones); one of a built-in's name wins.
+    presets_dir: Path = PROJECT_ROOT / "config" / "presets"
 
     @classmethod
     def from_env(
@@ -99,6 +102,7 @@ class Settings:
             ingest_config=(
                 path("ingest_config", ENV_INGEST_CONFIG, ingest_config) if ingest_config else None
             ),
+            presets_dir=path("presets_dir", ENV_PRESETS_DIR, "config/presets"),
         )
 
     def ingest_config_location(self) -> tuple[Path, bool]:

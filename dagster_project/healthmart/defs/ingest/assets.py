@@ -7,6 +7,7 @@ from healthmart.core.contract import SOURCES, Source
 from healthmart.core.resources import HealthmartSettings, warehouse_connection
 from healthmart.defs.ingest.config import IngestConfigError, load_ingest_config
 from healthmart.defs.ingest.load import ingest_source
+from healthmart.defs.ingest.preset import PresetError, load_presets
 
 
 def build_ingest_asset(source: Source) -> dg.AssetsDefinition:
@@ -18,7 +19,8 @@ def build_ingest_asset(source: Source) -> dg.AssetsDefinition:
             "NDJSON) loaded into raw."
             f"{source.name}, idempotent by file content; bad rows go to ingest_meta.quarantine. "
             "Column names, encoding and delimiter may be mapped in the ingest config "
-            "(HEALTHMART_INGEST_CONFIG)."
+            "(HEALTHMART_INGEST_CONFIG); vendor exports are read through format presets "
+            "(built-in, and HEALTHMART_PRESETS_DIR)."
         ),
         kinds={"duckdb", "python"},
     )
@@ -28,12 +30,18 @@ def build_ingest_asset(source: Source) -> dg.AssetsDefinition:
         resolved = settings.resolve()
         try:
             config = load_ingest_config(*resolved.ingest_config_location())
-        except IngestConfigError as exc:
+            presets = load_presets(resolved.presets_dir)
+        except (IngestConfigError, PresetError) as exc:
             raise dg.Failure(description=str(exc)) from exc
         with warehouse_connection(resolved) as con:
             # One load id per run: the load log groups the files of all sources of a run.
             result = ingest_source(
-                con, source.name, resolved.exports_dir, config=config, load_id=context.run.run_id
+                con,
+                source.name,
+                resolved.exports_dir,
+                config=config,
+                load_id=context.run.run_id,
+                presets=presets,
             )
         for error in result.errors:
             context.log.error(error)
@@ -56,6 +64,8 @@ def build_ingest_asset(source: Source) -> dg.AssetsDefinition:
                 "rows_quarantined": result.rows_quarantined,
                 "changed_from": min(changed).isoformat() if changed else "no change",
                 "ingest_config": str(config.path) if config.path else "none",
+                "presets": ", ".join(sorted({f.preset for f in result.files if f.preset}))
+                or "none",
                 "errors": dg.MetadataValue.md("\n".join(f"- {e}" for e in result.errors) or "none"),
             }
         )

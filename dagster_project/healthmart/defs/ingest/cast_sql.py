@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from healthmart.core.contract import Column, Source
+from healthmart.defs.ingest.preset_sql import Applied
 from healthmart.defs.ingest.readers import Reader
-from healthmart.defs.ingest.results import LINEAGE_COLUMNS, FileError
+from healthmart.defs.ingest.results import LINEAGE_COLUMNS, NOT_DATA_RULE, FileError
 from healthmart.defs.ingest.sql import norm, num, qi, ql, text_expr, type_label, typed_expr
 
 
@@ -16,6 +17,17 @@ class Plan:
     reader: Reader
     contract_to_file: dict[str, str]  # contract column -> file column
     extras: list[tuple[str, str]]  # (raw table column name, file column)
+    applied: Applied | None = None  # the format preset read through, if any
+
+    @property
+    def aggregate(self) -> bool:
+        """Whether the file's rows are events aggregated to usage rows."""
+        return self.applied is not None and self.applied.preset.aggregate
+
+    @property
+    def has_skip(self) -> bool:
+        """Whether the preset drops rows that are not data (extra header rows, TOTAL lines)."""
+        return self.applied is not None and self.applied.has_skip
 
 
 _NUMERIC_TYPES = (
@@ -43,13 +55,33 @@ def _parquet_type_fits(col: Column, file_type: str) -> bool:
 
 
 def plan_load(
-    source: Source, reader: Reader, mapping: dict[str, str], config_label: str = ""
+    source: Source,
+    reader: Reader,
+    mapping: dict[str, str],
+    config_label: str = "",
+    applied: Applied | None = None,
 ) -> Plan:
     contract = {c.name: c for c in source.columns}
     contract_to_file: dict[str, str] = {}
     extras: list[tuple[str, str]] = []
     lineage = {n for n, _ in LINEAGE_COLUMNS}
     seen_extra: dict[str, str] = {}
+    if applied is not None:
+        # The preset says where every contract column comes from; the rest are extra columns
+        # (none for events, which aggregate).
+        for col in reader.columns:
+            if applied.preset.aggregate or col in applied.consumed:
+                continue
+            name = applied.preset.keep.get(norm(col)) or norm(col) or "unnamed"
+            if name in contract or name in lineage or name.startswith("__"):
+                name = "extra_" + name.lstrip("_")
+            if name in seen_extra:
+                raise FileError(
+                    f"column '{name}' appears more than once ('{seen_extra[name]}' and '{col}')"
+                )
+            seen_extra[name] = col
+            extras.append((name, col))
+        return Plan(source, reader, dict(applied.contract_to_file), extras, applied)
     for col in reader.columns:
         target = mapping.get(norm(col), norm(col))
         if target in contract:
@@ -114,6 +146,9 @@ def checked_sql(plan: Plan, relation: str, row_map: str | None) -> Checked:
     malformed lines (see load_file).
     """
     src = plan.source
+    applied = plan.applied
+    if applied is not None:
+        relation = applied.over(relation)
     text_cols = []
     for i, col in enumerate(src.columns):
         fcol = plan.contract_to_file.get(col.name)
@@ -122,24 +157,30 @@ def checked_sql(plan: Plan, relation: str, row_map: str | None) -> Checked:
     for i, (_, fcol) in enumerate(plan.extras):
         text_cols.append(f"{text_expr(f'f.{qi(fcol)}')} AS __x{i}")
     orig_cols = [f"f.{qi(c)} AS __o{i}" for i, c in enumerate(plan.reader.columns)]
+    orig_cols += [f"f.{c}" for c in (applied.passthrough if applied else ())]
 
     typed_cols = [
         f"{typed_expr(col, f'__s{i}')} AS {qi(col.name)}" for i, col in enumerate(src.columns)
     ]
 
-    # Ordered checks: (condition, rule, detail SQL)
-    checks: list[tuple[str, str, str]] = []
+    # Ordered checks: (condition, rule SQL, detail SQL); a preset's problems (a word it cannot
+    # map, a date it cannot parse) come first: they leave the converted value empty.
+    checks: list[tuple[str, str, str]] = [
+        (c.condition, c.rule, c.detail) for c in (applied.checks if applied else ())
+    ]
     for i, col in enumerate(src.columns):
         if col.required:
-            checks.append(
-                (f"__s{i} IS NULL", f"required_missing:{col.name}", ql(f"{col.name} is empty"))
-            )
+            empty = f"{col.name} is empty"
+            if applied is not None and col.name in applied.read_from:
+                where = applied.read_from[col.name]
+                empty += f" (preset {applied.preset.name} reads it from {where})"
+            checks.append((f"__s{i} IS NULL", ql(f"required_missing:{col.name}"), ql(empty)))
     for i, col in enumerate(src.columns):
         v = qi(col.name)
         checks.append(
             (
                 f"__s{i} IS NOT NULL AND {v} IS NULL",
-                f"invalid_type:{col.name}",
+                ql(f"invalid_type:{col.name}"),
                 f"{ql(col.name + '=')} || '''' || left(__s{i}, 200) || '''' || "
                 f"{ql(' is not ' + type_label(col))}",
             )
@@ -151,7 +192,7 @@ def checked_sql(plan: Plan, relation: str, row_map: str | None) -> Checked:
             checks.append(
                 (
                     f"{v} NOT IN ({values})",
-                    f"not_accepted:{col.name}",
+                    ql(f"not_accepted:{col.name}"),
                     f"{ql(col.name + '=')} || '''' || left(__s{i}, 200) || '''' || "
                     f"{ql(' is not one of: ' + ', '.join(col.accepted))}",
                 )
@@ -162,7 +203,7 @@ def checked_sql(plan: Plan, relation: str, row_map: str | None) -> Checked:
             checks.append(
                 (
                     f"{v} < {num(col.min_value)}",
-                    f"below_min:{col.name}",
+                    ql(f"below_min:{col.name}"),
                     f"{ql(col.name + '=')} || __s{i} || "
                     f"{ql(' is below the minimum ' + num(col.min_value))}",
                 )
@@ -171,18 +212,18 @@ def checked_sql(plan: Plan, relation: str, row_map: str | None) -> Checked:
             checks.append(
                 (
                     f"{v} > {num(col.max_value)}",
-                    f"above_max:{col.name}",
+                    ql(f"above_max:{col.name}"),
                     f"{ql(col.name + '=')} || __s{i} || "
                     f"{ql(' is above the maximum ' + num(col.max_value))}",
                 )
             )
     for name, predicate in src.row_rules:
         checks.append(
-            (f"COALESCE(({predicate}), false)", name, ql(f"row rule {name}: {predicate}"))
+            (f"COALESCE(({predicate}), false)", ql(name), ql(f"row rule {name}: {predicate}"))
         )
 
     if checks:
-        rule = "CASE " + " ".join(f"WHEN {c} THEN {ql(r)}" for c, r, _ in checks) + " END"
+        rule = "CASE " + " ".join(f"WHEN {c} THEN {r}" for c, r, _ in checks) + " END"
         detail = "CASE " + " ".join(f"WHEN {c} THEN {d}" for c, _, d in checks) + " END"
     else:
         rule = detail = "CAST(NULL AS VARCHAR)"
@@ -197,12 +238,19 @@ def checked_sql(plan: Plan, relation: str, row_map: str | None) -> Checked:
         row_join = f"ASOF LEFT JOIN {row_map} m ON b.__rn > m.g"
     else:
         row_sql, row_join = "b.__rn", ""
+    # Rows a preset says are not data: its extra header rows, and rows matching its
+    # skip_rows_where (a TOTAL line, a draft invoice, an identify call). Counted, not loaded.
+    not_data = "false"
+    if applied is not None:
+        not_data = "__skip"
+        if applied.preset.extra_header_rows:
+            not_data += f" OR __row <= {applied.preset.extra_header_rows}"
     sql = f"""
         WITH f AS ({relation}),
         t AS (SELECT {", ".join(file_rn + text_cols + orig_cols)} FROM f),
         typed AS (SELECT *, {", ".join(typed_cols)} FROM t),
         b AS (SELECT *, row_number() OVER () AS __rn FROM typed),
         c AS (SELECT b.*, {row_sql} AS __row FROM b {row_join})
-        SELECT *, {rule} AS __rule FROM c
+        SELECT *, CASE WHEN {not_data} THEN {ql(NOT_DATA_RULE)} ELSE {rule} END AS __rule FROM c
     """
     return Checked(sql, detail, record)

@@ -1,9 +1,11 @@
-"""The ingest config (YAML): column mapping, encoding and CSV delimiter per source."""
+"""The ingest config (YAML): column mapping, encoding, CSV delimiter, format preset and account
+matching per source."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ from healthmart.core.contract import SOURCES, Source
 from healthmart.defs.ingest.files import normalise_encoding
 from healthmart.defs.ingest.sql import first_line, norm
 
-CONFIG_KEYS = ("columns", "encoding", "delimiter")
+CONFIG_KEYS = ("columns", "encoding", "delimiter", "preset", "account_match")
 DELIMITERS = (",", ";", "\t", "|")
 
 
@@ -24,19 +26,30 @@ class IngestConfigError(ValueError):
 
 @dataclass(frozen=True)
 class SourceConfig:
-    """How one source's exports are read: column mapping, encoding, delimiter."""
+    """How one source's exports are read: column mapping, encoding, delimiter, preset, and the
+    tool id its account column holds."""
 
     columns: dict[str, str] = field(default_factory=dict)  # lower-cased export name -> contract
     encoding: str | None = None  # None: UTF-8, falling back to cp1252 / latin-1
     delimiter: str | None = None  # None: detected from the header line
+    preset: str | None = None  # a format preset's name (None: recognised from the header, if any)
+    # The tool id the files' account column holds (e.g. stripe_customer_id), matched to
+    # account_id through the accounts export; None: it holds account_id itself.
+    account_match: str | None = None
 
     def fingerprint(self) -> str:
         """A hash of how files are read: a file loaded with another one is loaded again."""
-        text = json.dumps(
-            {"columns": sorted(self.columns.items()), "encoding": self.encoding,
-             "delimiter": self.delimiter},
-            sort_keys=True,
-        )  # fmt: skip
+        settings: dict[str, Any] = {
+            "columns": sorted(self.columns.items()),
+            "encoding": self.encoding,
+            "delimiter": self.delimiter,
+        }
+        # Only when set, so files loaded before these settings existed are not reloaded.
+        if self.preset is not None:
+            settings["preset"] = self.preset
+        if self.account_match is not None:
+            settings["account_match"] = self.account_match
+        text = json.dumps(settings, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -82,7 +95,7 @@ def parse_ingest_config(data: Any, path: Path) -> IngestConfig:
             )
         entry = entry or {}
         if not isinstance(entry, dict):
-            raise _config_error(path, where, "expected a mapping with columns/encoding/delimiter")
+            raise _config_error(path, where, f"expected a mapping with {'/'.join(CONFIG_KEYS)}")
         bad_keys = sorted(str(k) for k in entry if k not in CONFIG_KEYS)
         if bad_keys:
             raise _config_error(
@@ -94,8 +107,21 @@ def parse_ingest_config(data: Any, path: Path) -> IngestConfig:
             columns=_config_columns(path, where, SOURCES[name], entry.get("columns")),
             encoding=_config_encoding(path, where, entry.get("encoding")),
             delimiter=_config_delimiter(path, where, entry.get("delimiter")),
+            preset=_config_name(path, f"{where}.preset", entry.get("preset")),
+            account_match=_config_name(path, f"{where}.account_match", entry.get("account_match")),
         )
     return IngestConfig(path, out)
+
+
+def _config_name(path: Path, where: str, value: Any) -> str | None:
+    """A name such as a preset's or a tool id's: lower-case letters, digits and underscores."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", value):
+        raise _config_error(
+            path, where, f"{value!r} is not a name (lower-case letters, digits, underscores)"
+        )
+    return value
 
 
 def _config_columns(path: Path, where: str, src: Source, columns: Any) -> dict[str, str]:

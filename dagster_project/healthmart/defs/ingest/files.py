@@ -19,7 +19,7 @@ def file_kind(path: Path) -> str | None:
         return "csv"
     if name.endswith(".parquet"):
         return "parquet"
-    if name.endswith((".ndjson", ".jsonl", ".json")):
+    if name.endswith((".ndjson", ".jsonl", ".json", ".ndjson.gz", ".jsonl.gz", ".json.gz")):
         return "json"
     return None
 

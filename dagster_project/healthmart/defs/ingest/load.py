@@ -26,10 +26,12 @@ Newest-wins dedupe *across* files is left to dbt staging (the lineage columns ma
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import shutil
 import tempfile
 import uuid
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -46,8 +48,11 @@ from healthmart.defs.ingest.config import (
     parse_ingest_config,
 )
 from healthmart.defs.ingest.files import file_kind, file_sha256, list_export_files
-from healthmart.defs.ingest.load_file import FileInfo, load_file
+from healthmart.defs.ingest.load_file import Counts, FileInfo, load_file
+from healthmart.defs.ingest.preset import PresetCatalog, load_presets
+from healthmart.defs.ingest.preset_sql import apply_preset, reading_options
 from healthmart.defs.ingest.readers import fallback_encoding, ndjson_error, open_reader
+from healthmart.defs.ingest.recognise import recognise
 from healthmart.defs.ingest.results import (
     ERROR,
     LOADED,
@@ -76,7 +81,7 @@ def _log(
     info: FileInfo | None,
     rel: str,
     status: str,
-    counts: tuple[int, int, int],
+    counts: Counts | tuple[int, int, int],
     error: str | None,
     encoding: str | None,
     started_at: datetime,
@@ -85,12 +90,16 @@ def _log(
     config_hash: str | None = None,
     added: tuple[date, date] | None = None,
     removed: tuple[date, date] | None = None,
+    preset: str | None = None,
 ) -> None:
+    if not isinstance(counts, Counts):
+        counts = Counts(*counts)
     con.execute(
         "INSERT INTO ingest_meta.load_log (load_id, source, file, file_hash, file_size, status, "
         "rows_read, rows_loaded, rows_quarantined, error, started_at, finished_at, encoding, "
-        "config_hash, added_from, added_to, removed_from, removed_to) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "config_hash, added_from, added_to, removed_from, removed_to, preset, rows_skipped, "
+        "rows_written) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             load_id,
             source,
@@ -98,7 +107,9 @@ def _log(
             info.file_hash if info else file_hash,
             info.size if info else file_size,
             status,
-            *counts,
+            counts.read,
+            counts.loaded,
+            counts.quarantined,
             error,
             started_at,
             _now(),
@@ -106,6 +117,9 @@ def _log(
             config_hash,
             *(added or (None, None)),
             *(removed or (None, None)),
+            preset,
+            counts.skipped,
+            counts.written,
         ],
     )
 
@@ -157,11 +171,12 @@ def _ingest_one_file(
     known: dict[str, tuple[str, str]],
     skip_unchanged: bool,
     config_label: str,
+    catalog: PresetCatalog,
 ) -> FileResult:
     started = _now()
     rel = path.relative_to(exports_dir).as_posix()
-    config_hash = config.fingerprint()
     encoding = config.encoding
+    kind = file_kind(path)
     try:
         stat = path.stat()
         info = FileInfo(
@@ -176,14 +191,30 @@ def _ingest_one_file(
         _log(con, load_id, source.name, None, rel, ERROR, (0, 0, 0), msg, None, started)
         return FileResult(source.name, rel, ERROR, 0, 0, 0, msg)
 
+    try:
+        recognition = recognise(con, path, kind, source.name, config, catalog, config_label)
+    except FileError as exc:
+        msg = f"{rel}: {exc}"
+        _log(con, load_id, source.name, info, rel, ERROR, (0, 0, 0), msg, None, started)
+        return FileResult(source.name, rel, ERROR, 0, 0, 0, msg)
+    preset = recognition.preset
+    preset_name = preset.name if preset else None
+    if preset is not None and config.account_match is None:
+        # The tool id the preset's account column holds, unless the config says otherwise.
+        config = replace(config, account_match=preset.account_match)
+    config_hash = config.fingerprint()
+    if preset is not None:
+        config_hash = hashlib.sha256(
+            f"{config_hash}:{preset.name}:{preset.digest}".encode()
+        ).hexdigest()[:16]
+
     if skip_unchanged and known.get(rel) == (info.file_hash, config_hash):
         _log(
             con, load_id, source.name, info, rel, SKIPPED, (0, 0, 0), None, None, started,
-            config_hash=config_hash,
+            config_hash=config_hash, preset=preset_name,
         )  # fmt: skip
-        return FileResult(source.name, rel, SKIPPED, 0, 0, 0, None)
+        return FileResult(source.name, rel, SKIPPED, 0, 0, 0, None, preset=preset_name)
 
-    kind = file_kind(path)
     tmpdir = tempfile.mkdtemp(prefix="healthmart_ingest_")
     base_suffix = uuid.uuid4().hex[:12]
     suffixes: list[str] = []
@@ -196,12 +227,22 @@ def _ingest_one_file(
             suffixes.append(suffix)
             try:
                 reader = open_reader(
-                    con, kind, path, enc, encoding is None, tmpdir, config.delimiter
-                )
+                    con, kind, path, enc, encoding is None, tmpdir, config.delimiter,
+                    **reading_options(preset),
+                )  # fmt: skip
             except Retry as retry:
                 enc = retry.encoding
                 continue
-            plan = plan_load(source, reader, config.columns, config_label)
+            try:
+                applied = apply_preset(preset, reader.columns, config.columns) if preset else None
+                plan = plan_load(source, reader, config.columns, config_label, applied)
+            except FileError as exc:
+                if len(recognition.matches) > 1:
+                    raise FileError(
+                        f"{exc}; its header matches the presets {', '.join(recognition.matches)}"
+                        f": name one in {config_label} under sources.{source.name}.preset"
+                    ) from exc
+                raise
             used_encoding = reader.encoding if kind == "csv" else None
             ensure_raw_table(con, source, [n for n, _ in plan.extras])
             loaded_at = _now()
@@ -218,7 +259,12 @@ def _ingest_one_file(
                         [rel],
                     )
                 counts = load_file(con, plan, info, load_id, loaded_at, rejects, suffix)
-                if counts[0] == 0:
+                if counts.read == 0:
+                    if counts.skipped:
+                        raise FileError(
+                            f"has no data rows: its {counts.skipped} rows are not data by "
+                            f"preset {preset_name} (nothing loaded)"
+                        )
                     raise FileError(
                         "has a header line but no data rows (nothing loaded)"
                         if kind == "csv"
@@ -232,19 +278,20 @@ def _ingest_one_file(
                 con.execute(
                     "INSERT INTO ingest_meta.files (source, file, file_hash, loaded_at, "
                     "rows_loaded, rows_quarantined, file_size, file_modified_at, encoding, "
-                    "load_id, config_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "load_id, config_hash, preset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         source.name,
                         rel,
                         info.file_hash,
                         loaded_at,
-                        counts[1],
-                        counts[2],
+                        counts.loaded,
+                        counts.quarantined,
                         info.size,
                         info.mtime,
                         used_encoding,
                         load_id,
                         config_hash,
+                        preset_name,
                     ],
                 )
                 _log(
@@ -261,6 +308,7 @@ def _ingest_one_file(
                     config_hash=config_hash,
                     added=added,
                     removed=removed,
+                    preset=preset_name,
                 )
                 con.execute("COMMIT")
             except Retry as retry:
@@ -280,8 +328,9 @@ def _ingest_one_file(
                 _rollback(con)
                 raise
             return FileResult(
-                source.name, rel, LOADED, *counts, None, used_encoding, added, removed
-            )
+                source.name, rel, LOADED, counts.read, counts.loaded, counts.quarantined, None,
+                used_encoding, added, removed, preset_name, counts.skipped, counts.written,
+            )  # fmt: skip
         raise FileError("could not be read consistently (gave up after several attempts)")
     except Exception as exc:  # one bad file never stops the others
         if isinstance(exc, FileError):
@@ -298,12 +347,15 @@ def _ingest_one_file(
         msg = f"{rel}: {problem}".replace(str(path), rel)
         _log(
             con, load_id, source.name, info, rel, ERROR, (0, 0, 0), msg, used_encoding, started,
-            config_hash=config_hash,
+            config_hash=config_hash, preset=preset_name,
         )  # fmt: skip
-        return FileResult(source.name, rel, ERROR, 0, 0, 0, msg, used_encoding)
+        return FileResult(source.name, rel, ERROR, 0, 0, 0, msg, used_encoding, preset=preset_name)
     finally:
         for suffix in suffixes:
-            for t in ("__hm_rejects_", "__hm_scan_", "__hm_rowmap_", "__hm_dups_", "__hm_old_"):
+            for t in (
+                "__hm_rejects_", "__hm_scan_", "__hm_rowmap_", "__hm_dups_", "__hm_old_",
+                "__hm_agg_",
+            ):  # fmt: skip
                 with contextlib.suppress(duckdb.Error):
                     con.execute(f"DROP TABLE IF EXISTS {t}{suffix}")
         shutil.rmtree(tmpdir, ignore_errors=True)
@@ -321,6 +373,7 @@ def ingest_source(
     load_id: str | None = None,
     memory_limit: str | None = DEFAULT_MEMORY_LIMIT,
     force: bool = False,
+    presets: PresetCatalog | None = None,
 ) -> SourceResult:
     """Load every export file of `source` under `exports_dir/<source>/` into raw.<source>.
 
@@ -332,6 +385,8 @@ def ingest_source(
     when a file is not valid UTF-8; UTF-16 is recognised by its byte-order mark).
     delimiter: CSV field delimiter (default: detected from the header line).
     load_id: identifies this call in the load log and quarantine (default: a new uuid).
+    presets: the format presets (default: the built-in ones); a file is read through the preset
+    its source's config names, else the one preset its header matches, else as the contract.
     force: reload every file even if unchanged. A file is also reloaded when the source's
     config (mapping, encoding, delimiter) differs from the one it was loaded with.
     memory_limit: if the connection has DuckDB's default memory_limit (80% of RAM), use this one
@@ -358,13 +413,15 @@ def ingest_source(
             given = parse_ingest_config({"sources": {source: overrides}}, where).source(source)
         except IngestConfigError as exc:
             raise ValueError(str(exc).removeprefix(f"{where}: ")) from exc
-        src_config = SourceConfig(
+        src_config = replace(
+            src_config,
             columns=given.columns if column_mapping is not None else src_config.columns,
             encoding=given.encoding if encoding is not None else src_config.encoding,
             delimiter=given.delimiter if delimiter is not None else src_config.delimiter,
         )
     exports_dir = Path(exports_dir).resolve()
     load_id = load_id or uuid.uuid4().hex
+    catalog = presets if presets is not None else load_presets()
     default_hash = SourceConfig().fingerprint()
 
     ensure_meta_tables(con)
@@ -391,6 +448,7 @@ def ingest_source(
                     known,
                     not force,
                     config.label,
+                    catalog,
                 )  # fmt: skip
             )
         present = {p.relative_to(exports_dir).as_posix() for p in paths}
@@ -451,10 +509,12 @@ def ingest_all(
     load_id: str | None = None,
     memory_limit: str | None = DEFAULT_MEMORY_LIMIT,
     force: bool = False,
+    presets: PresetCatalog | None = None,
 ) -> dict[str, SourceResult]:
     """Ingest every source of the contract (or the given ones); one load_id for the whole call."""
     load_id = load_id or uuid.uuid4().hex
     names = list(sources) if sources is not None else list(SOURCES)
+    presets = presets if presets is not None else load_presets()
     return {
         name: ingest_source(
             con,
@@ -466,6 +526,7 @@ def ingest_all(
             load_id=load_id,
             memory_limit=memory_limit,
             force=force,
+            presets=presets,
         )
         for name in names
     }

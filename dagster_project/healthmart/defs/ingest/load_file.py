@@ -10,8 +10,26 @@ from pathlib import Path
 import duckdb
 
 from healthmart.defs.ingest.cast_sql import Checked, Plan, checked_sql
-from healthmart.defs.ingest.results import DUPLICATE_RULE, LINEAGE_COLUMNS, MALFORMED_RULE, Retry
+from healthmart.defs.ingest.results import (
+    DUPLICATE_RULE,
+    LINEAGE_COLUMNS,
+    MALFORMED_RULE,
+    NOT_DATA_RULE,
+    Retry,
+)
 from healthmart.defs.ingest.sql import qi, ql
+
+
+@dataclass(frozen=True)
+class Counts:
+    """What loading one file did. read = loaded + quarantined; skipped: rows its preset says are
+    not data; written: rows written to raw (events aggregate: fewer rows than events loaded)."""
+
+    read: int
+    loaded: int
+    quarantined: int
+    skipped: int = 0
+    written: int | None = None
 
 
 @dataclass
@@ -31,8 +49,8 @@ def load_file(
     loaded_at: datetime,
     rejects: list | None,
     tmp_suffix: str,
-) -> tuple[int, int, int]:
-    """Delete the file's old rows and load it. Returns (rows_read, rows_loaded, rows_quarantined).
+) -> Counts:
+    """Delete the file's old rows and load it.
 
     `rejects` = malformed CSV lines found by a previous attempt ([(line, error_type, csv_line,
     message)]), or None when not known yet: then the first scan records them and, if there are
@@ -93,10 +111,16 @@ def load_file(
     def checked(errors: str) -> Checked:
         return checked_sql(plan, reader.relation(errors), row_map)
 
-    loaded = con.execute(
-        f"INSERT INTO {raw} ({insert_cols}) SELECT {select_cols} "
-        f"FROM ({checked(first_errors).sql}) WHERE __rule IS NULL"
-    ).fetchone()[0]
+    skipped, written, bad = 0, None, None
+    if plan.aggregate:
+        loaded, written, skipped, bad = _insert_aggregated(
+            con, plan, checked(first_errors).sql, raw, insert_cols, select_cols, tmp_suffix
+        )
+    else:
+        loaded = con.execute(
+            f"INSERT INTO {raw} ({insert_cols}) SELECT {select_cols} "
+            f"FROM ({checked(first_errors).sql}) WHERE __rule IS NULL"
+        ).fetchone()[0]
 
     if rejects is None and reader.kind == "csv":
         found = con.execute(
@@ -112,11 +136,17 @@ def load_file(
     q_const = f"{ql(src.name)}, {file_lit}"
     q_tail = f"TIMESTAMP {ql(loaded_at.isoformat(sep=' '))}, {ql(load_id)}"
     chk = checked(other_errors)
-    quarantined = con.execute(
-        f"INSERT INTO ingest_meta.quarantine ({q_cols}) "
-        f"SELECT {q_const}, __row, __rule, {chk.detail}, {chk.record}, {q_tail} "
-        f"FROM ({chk.sql}) WHERE __rule IS NOT NULL"
-    ).fetchone()[0]
+    quarantined = 0
+    if bad != 0:  # (the aggregate counted them: no second pass over a clean event file)
+        quarantined = con.execute(
+            f"INSERT INTO ingest_meta.quarantine ({q_cols}) "
+            f"SELECT {q_const}, __row, __rule, {chk.detail}, {chk.record}, {q_tail} "
+            f"FROM ({chk.sql}) WHERE __rule IS NOT NULL AND __rule <> {ql(NOT_DATA_RULE)}"
+        ).fetchone()[0]
+    if plan.has_skip and not plan.aggregate:
+        skipped = con.execute(
+            f"SELECT count(*) FROM ({chk.sql}) WHERE __rule = {ql(NOT_DATA_RULE)}"
+        ).fetchone()[0]
 
     malformed = 0
     if rejects:
@@ -141,11 +171,46 @@ def load_file(
         )
         malformed = len(rows)
 
-    dups = _quarantine_duplicates(con, plan, info, chk, q_cols, q_const, q_tail, tmp_suffix)
+    dups = 0
+    if not plan.aggregate:  # aggregated rows have one row per key
+        dups = _quarantine_duplicates(con, plan, info, chk, q_cols, q_const, q_tail, tmp_suffix)
     loaded -= dups
     quarantined += dups + malformed
-    rows_read = loaded + quarantined
-    return rows_read, loaded, quarantined
+    return Counts(loaded + quarantined, loaded, quarantined, skipped, written)
+
+
+def _insert_aggregated(
+    con: duckdb.DuckDBPyConnection,
+    plan: Plan,
+    checked: str,
+    raw: str,
+    insert_cols: str,
+    select_cols: str,
+    tmp_suffix: str,
+) -> tuple[int, int, int, int]:
+    """Events to usage rows, in one streaming aggregate over the file: count (and minutes) per
+    account, day, user and feature; the first event's row is the usage row's _source_row.
+
+    Returns (events loaded, usage rows written, rows that are not data, rows breaking a rule);
+    the rows breaking a rule are counted here and quarantined by a second pass, if any.
+    """
+    key = list(plan.source.key)
+    state = f"CASE WHEN __rule IS NULL THEN 0 WHEN __rule = {ql(NOT_DATA_RULE)} THEN 1 ELSE 2 END"
+    keys = ", ".join(f"CASE WHEN __rule IS NULL THEN {qi(k)} END AS {qi(k)}" for k in key)
+    agg = f"__hm_agg_{tmp_suffix}"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {agg} AS "
+        f"SELECT {state} AS __state, {keys}, sum(event_count) AS event_count, "
+        f"sum(minutes) AS minutes, min(__row) AS __row, count(*) AS __n "
+        f"FROM ({checked}) GROUP BY ALL"
+    )
+    written = con.execute(
+        f"INSERT INTO {raw} ({insert_cols}) SELECT {select_cols} FROM {agg} WHERE __state = 0"
+    ).fetchone()[0]
+    sums = ", ".join(f"COALESCE(sum(__n) FILTER (WHERE __state = {i}), 0)" for i in range(3))
+    loaded, skipped, bad = con.execute(f"SELECT {sums} FROM {agg}").fetchone()
+    con.execute(f"DROP TABLE IF EXISTS {agg}")
+    return int(loaded), written, int(skipped), int(bad)
 
 
 def _json_str(value: str | None) -> str:

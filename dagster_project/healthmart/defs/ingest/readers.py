@@ -13,7 +13,7 @@ import duckdb
 
 from healthmart.defs.ingest.files import guess_delimiter, has_c1_bytes, read_head, transcode_to_utf8
 from healthmart.defs.ingest.results import FileError, Retry
-from healthmart.defs.ingest.sql import first_line, qi, ql
+from healthmart.defs.ingest.sql import first_line, norm, qi, ql
 
 
 @dataclass
@@ -27,6 +27,9 @@ class Reader:
     delimiter: str = ","
     duckdb_encoding: str = "utf-8"  # CSV: what read_csv is told (after any transcoding)
     types: dict[str, str] = field(default_factory=dict)  # Parquet: column -> DuckDB type
+    skip: int = 0  # CSV: lines before the header
+    records: str | None = None  # JSON: path to the records inside each document (a preset's)
+    json_columns: frozenset[str] = frozenset()  # JSON: columns read as JSON text (nested values)
 
     def _csv_call(self, errors: str) -> str:
         opts = [
@@ -39,6 +42,8 @@ class Reader:
         ]
         if self.duckdb_encoding != "utf-8":
             opts.append(f"encoding={ql(self.duckdb_encoding)}")
+        if self.skip:
+            opts.append(f"skip={self.skip}")
         if errors:
             opts.append(errors)
         return f"read_csv({ql(str(self.path))}, {', '.join(opts)})"
@@ -55,8 +60,18 @@ class Reader:
                 f"SELECT file_row_number + 1 AS __file_rn, {cols} "
                 f"FROM read_parquet({ql(str(self.path))}, file_row_number=true)"
             )
+        if self.records is not None:
+            cols = ", ".join(
+                f"CAST(json_extract{'' if norm(c) in self.json_columns else '_string'}"
+                f"(__rec, {ql(_key_path(c))}) AS VARCHAR) AS {qi(c)}"
+                for c in self.columns
+            )
+            return f"SELECT {cols} FROM ({records_sql(self.path, self.records)})"
         # json
-        spec = ", ".join(f"{ql(c)}: 'VARCHAR'" for c in self.columns)
+        spec = ", ".join(
+            f"{ql(c)}: '{'JSON' if norm(c) in self.json_columns else 'VARCHAR'}'"
+            for c in self.columns
+        )
         return (
             f"SELECT {cols} FROM read_json({ql(str(self.path))}, "
             f"format='newline_delimited', columns={{{spec}}})"
@@ -65,6 +80,20 @@ class Reader:
     @property
     def has_file_row_number(self) -> bool:
         return self.kind == "parquet" and "file_row_number" not in (c.lower() for c in self.columns)
+
+
+def _key_path(key: str) -> str:
+    return '$."' + key.replace('"', '\\"') + '"'
+
+
+def records_sql(path: Path, records: str) -> str:
+    """One row (`__rec`, JSON) per record: each document itself, or the records under a path
+    of it (Stripe's list object: 'data'; Chargebee's: 'list[*].invoice')."""
+    docs = f"read_json_objects({ql(str(path))}, format='auto')"
+    if not records:
+        return f"SELECT json AS __rec FROM {docs}"
+    path_sql = "$." + (records if "[*]" in records else records + "[*]")
+    return f"SELECT unnest(json_extract(json, {ql(path_sql)})) AS __rec FROM {docs}"
 
 
 def _describe(con: duckdb.DuckDBPyConnection, sql: str) -> list[str]:
@@ -119,11 +148,19 @@ def open_reader(
     auto_encoding: bool,
     tmpdir: str,
     delimiter: str | None = None,
+    *,
+    skip: int = 0,
+    records: str | None = None,
+    json_columns: frozenset[str] = frozenset(),
+    only_columns: list[str] | None = None,
 ) -> Reader:
     """Check the file is readable at all and find its columns (cheap: header / metadata).
 
     encoding: the CSV encoding to try (None = UTF-8); auto_encoding: the user did not set one, so
     a file that is not UTF-8 may be retried as cp1252 / latin-1 (raises Retry).
+    A preset's reading rules: skip (CSV lines before the header), records (JSON: where the
+    records are), json_columns (JSON: read as JSON text), only_columns (JSON: read these, absent
+    ones as empty, without scanning the file for its keys: event files aggregate them).
     """
     if path.stat().st_size == 0:
         raise FileError("file is empty (0 bytes)")
@@ -140,18 +177,30 @@ def open_reader(
         head = read_head(path)
         if b"\x00" in head:
             raise FileError("cannot be read as NDJSON: the file contains binary data")
+        if only_columns is not None:
+            return Reader("json", path, list(only_columns), records=records,
+                          json_columns=json_columns)  # fmt: skip
+        if records is not None:
+            objects, rec = f"({records_sql(path, records)})", "__rec"
+        else:
+            objects, rec = f"read_ndjson_objects({ql(str(path))})", "json"
         try:
             rows = con.execute(
-                "SELECT k FROM (SELECT unnest(json_keys(json)) AS k, "
-                "unnest(range(len(json_keys(json)))) AS i "
-                f"FROM read_ndjson_objects({ql(str(path))})) GROUP BY k ORDER BY min(i), k"
+                f"SELECT k FROM (SELECT unnest(json_keys({rec})) AS k, "
+                f"unnest(range(len(json_keys({rec})))) AS i "
+                f"FROM {objects}) GROUP BY k ORDER BY min(i), k"
             ).fetchall()
         except duckdb.Error as exc:
+            if records is not None:
+                raise FileError(f"cannot be read as JSON: {first_line(exc)}") from exc
             raise ndjson_error(path, exc) from exc
         if not rows:
+            if records is not None:
+                raise FileError(f"has no JSON records under '{records or '(the top level)'}'")
             where = _first_bad_json_line(path) or "no JSON objects found"
             raise FileError(f"cannot be read as NDJSON: {where}")
-        return Reader("json", path, [r[0] for r in rows])
+        return Reader("json", path, [r[0] for r in rows], records=records,
+                      json_columns=json_columns)  # fmt: skip
     # CSV
     head = read_head(path)
     if not head:
@@ -164,7 +213,10 @@ def open_reader(
     if auto_encoding and encoding is None and not _looks_utf8(head):
         raise Retry(encoding=fallback_encoding(path))
     enc = encoding or "utf-8"
-    reader = Reader("csv", path, [], encoding=enc, delimiter=delimiter or guess_delimiter(head))
+    reader = Reader(
+        "csv", path, [], encoding=enc, delimiter=delimiter or guess_delimiter(_line(head, skip)),
+        skip=skip,
+    )  # fmt: skip
     if enc not in ("utf-8", "latin-1"):
         # DuckDB reads only these: re-encode other encodings (e.g. cp1252) to a UTF-8 temp file.
         try:
@@ -177,7 +229,7 @@ def open_reader(
             raise FileError(f"cannot be read as CSV: {first_line(exc)}") from exc
         reader.duckdb_encoding = "utf-8"
         if delimiter is None:
-            reader.delimiter = guess_delimiter(read_head(reader.path))
+            reader.delimiter = guess_delimiter(_line(read_head(reader.path), skip))
     else:
         reader.duckdb_encoding = enc
     try:
@@ -187,6 +239,12 @@ def open_reader(
             raise Retry(encoding=fallback_encoding(path)) from exc
         raise FileError(f"cannot be read as CSV: {first_line(exc)}") from exc
     return reader
+
+
+def _line(head: bytes, n: int) -> bytes:
+    """Line n (0-based) of the head of a file: the header line after n title lines."""
+    lines = head.split(b"\n", n + 1)
+    return lines[n] if len(lines) > n else b""
 
 
 def _looks_utf8(head: bytes) -> bool:

@@ -13,7 +13,10 @@ SKIPPED = "skipped_unchanged"
 ERROR = "error"
 REMOVED = "removed"
 
-SUFFIXES = (".csv.gz", ".csv", ".parquet", ".ndjson", ".jsonl", ".json")
+SUFFIXES = (
+    ".csv.gz", ".csv", ".parquet", ".ndjson", ".jsonl", ".json", ".ndjson.gz", ".jsonl.gz",
+    ".json.gz",
+)  # fmt: skip
 
 LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("_source_file", "VARCHAR"),
@@ -25,6 +28,9 @@ LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
 
 DUPLICATE_RULE = "duplicate_key_in_file"
 MALFORMED_RULE = "malformed_row"
+# Not a rule a row breaks: the row is not data by its format preset (an extra header row, a
+# TOTAL line, a draft). Such rows are counted in the load log (rows_skipped), not loaded.
+NOT_DATA_RULE = "__not_data"
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,9 @@ class FileResult:
     # rows it removed or replaced: what the scores of later days may have to be rebuilt for.
     added_range: tuple[date, date] | None = None
     removed_range: tuple[date, date] | None = None
+    preset: str | None = None  # the format preset the file was read through
+    rows_skipped: int = 0  # rows its preset says are not data (extra header rows, TOTAL lines)
+    rows_written: int | None = None  # rows written to raw, when events aggregate to usage rows
 
     @property
     def changed_from(self) -> date | None:

@@ -45,6 +45,9 @@ def ensure_meta_tables(con: duckdb.DuckDBPyConnection) -> None:
 # config_hash: SourceConfig.fingerprint() the file was read with. added_from / added_to: dates
 # (of the source's time column) of the rows a file added or changed; removed_from / removed_to:
 # of the rows it replaced or removed. The run range of `healthmart run` is chosen from them.
+# preset: the format preset a file was read through; rows_skipped: rows the preset says are not
+# data (extra header rows, TOTAL lines, drafts, identify calls); rows_written: rows written to
+# raw when a preset aggregates events to usage rows (rows_loaded counts the events).
 _ADDED_META_COLUMNS = (
     ("files", "config_hash", "VARCHAR"),
     ("load_log", "config_hash", "VARCHAR"),
@@ -52,6 +55,10 @@ _ADDED_META_COLUMNS = (
     ("load_log", "added_to", "DATE"),
     ("load_log", "removed_from", "DATE"),
     ("load_log", "removed_to", "DATE"),
+    ("load_log", "preset", "VARCHAR"),
+    ("load_log", "rows_skipped", "BIGINT"),
+    ("load_log", "rows_written", "BIGINT"),
+    ("files", "preset", "VARCHAR"),
 )
 
 
