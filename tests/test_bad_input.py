@@ -624,7 +624,7 @@ CONFIG_ERRORS = [
     (
         "unknown_source",
         "sources:\n  invoices:\n    columns: {}\n",
-        "sources.invoices: unknown source 'invoices' (known: accounts, billing",
+        "sources.invoices: unknown source 'invoices' (known: accounts, crosswalk, billing",
     ),
     (
         "unknown_contract_column",
@@ -640,7 +640,8 @@ CONFIG_ERRORS = [
     (
         "unknown_key",
         "sources:\n  billing:\n    column: {Betrag: amount}\n",
-        "sources.billing: unknown key(s) column (allowed: columns, encoding, delimiter)",
+        "sources.billing: unknown key(s) column (allowed: columns, encoding, delimiter, "
+        "account_match)",
     ),
     (
         "unknown_encoding",
@@ -651,6 +652,16 @@ CONFIG_ERRORS = [
         "bad_delimiter",
         "sources:\n  billing:\n    delimiter: '::'\n",
         "sources.billing.delimiter: '::' is not one of , ; | tab",
+    ),
+    (
+        "account_match_on_accounts",
+        "sources:\n  accounts:\n    account_match: salesforce_id\n",
+        "sources.accounts.account_match: accounts rows are not matched to accounts",
+    ),
+    (
+        "account_match_not_a_name",
+        "sources:\n  billing:\n    account_match: Stripe ID\n",
+        "sources.billing.account_match: 'Stripe ID' is not the name of a tool id",
     ),
     ("not_yaml", "sources: [unclosed\n", "not valid YAML: "),
     (

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from datetime import date
+from typing import Any
 
 import duckdb
 
@@ -38,6 +40,18 @@ def scored_dates(settings: Settings, first: date, last: date) -> str:
     return text
 
 
+def blocked_because(evaluations: Iterable[Any]) -> list[str]:
+    """What the blocking checks that failed in a run say (their `blocked_because` metadata)."""
+    lines = []
+    for evaluation in evaluations:
+        if evaluation.passed or evaluation.severity.value != "ERROR":
+            continue
+        entry = evaluation.metadata.get("blocked_because")
+        text = entry.value if entry is not None else evaluation.check_name
+        lines += [line.removeprefix("- ") for line in str(text).splitlines() if line.strip()]
+    return lines
+
+
 def print_ingest_problems(con: duckdb.DuckDBPyConnection, load_id: str) -> None:
     """One line per file of this ingest that could not be loaded, and the quarantine count."""
     errors = con.execute(
@@ -50,6 +64,11 @@ def print_ingest_problems(con: duckdb.DuckDBPyConnection, load_id: str) -> None:
         "where load_id = ? and status = 'loaded'",
         [load_id],
     ).fetchone()[0]
+    by_rule = con.execute(
+        "select rule, count(*) from ingest_meta.quarantine where load_id = ? "
+        "group by rule order by count(*) desc, rule",
+        [load_id],
+    ).fetchall()
     if errors:
         print(
             f"{len(errors)} file{'s' if len(errors) != 1 else ''} could not be loaded "
@@ -59,8 +78,9 @@ def print_ingest_problems(con: duckdb.DuckDBPyConnection, load_id: str) -> None:
         for (error,) in errors:
             print(f"  {error}", file=sys.stderr)
     if quarantined:
+        rules = ", ".join(f"{rule} {count}" for rule, count in by_rule)
         print(
             f"{quarantined} row{'s' if quarantined != 1 else ''} quarantined "
-            "(see ingest_meta.quarantine).",
+            f"(see ingest_meta.quarantine): {rules}.",
             flush=True,
         )

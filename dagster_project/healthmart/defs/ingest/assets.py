@@ -3,15 +3,26 @@
 import dagster as dg
 from dagster import AssetExecutionContext
 
-from healthmart.core.contract import SOURCES, Source
+from healthmart.core.contract import (
+    ACCOUNTS_SOURCE,
+    CROSSWALK_SOURCE,
+    SOURCES,
+    Source,
+    names_accounts,
+)
 from healthmart.core.resources import HealthmartSettings, warehouse_connection
 from healthmart.defs.ingest.config import IngestConfigError, load_ingest_config
 from healthmart.defs.ingest.load import ingest_source
 
 
 def build_ingest_asset(source: Source) -> dg.AssetsDefinition:
+    # Rows naming an account are matched and checked against the accounts and the crosswalk
+    # as loaded: those two load first.
+    references = [ACCOUNTS_SOURCE, CROSSWALK_SOURCE] if names_accounts(source) else []
+
     @dg.asset(
         key=["raw", source.name],
+        deps=[dg.AssetKey(["raw", name]) for name in references],
         group_name="ingest",
         description=(
             f"{source.description} Every file of exports/{source.name}/ (CSV, CSV.gz, Parquet, "
@@ -19,6 +30,13 @@ def build_ingest_asset(source: Source) -> dg.AssetsDefinition:
             f"{source.name}, idempotent by file content; bad rows go to ingest_meta.quarantine. "
             "Column names, encoding and delimiter may be mapped in the ingest config "
             "(HEALTHMART_INGEST_CONFIG)."
+            + (
+                " Rows of accounts not in the accounts export are quarantined "
+                "(unknown_account); with an account_match, each tool's id is matched to "
+                "account_id through the accounts export and the crosswalk."
+                if references
+                else ""
+            )
         ),
         kinds={"duckdb", "python"},
     )
@@ -33,7 +51,12 @@ def build_ingest_asset(source: Source) -> dg.AssetsDefinition:
         with warehouse_connection(resolved) as con:
             # One load id per run: the load log groups the files of all sources of a run.
             result = ingest_source(
-                con, source.name, resolved.exports_dir, config=config, load_id=context.run.run_id
+                con,
+                source.name,
+                resolved.exports_dir,
+                config=config,
+                load_id=context.run.run_id,
+                future_tolerance_days=resolved.future_tolerance_days,
             )
         for error in result.errors:
             context.log.error(error)
@@ -41,7 +64,7 @@ def build_ingest_asset(source: Source) -> dg.AssetsDefinition:
             if file.rows_quarantined:
                 context.log.warning(
                     f"{file.file}: {file.rows_quarantined} of {file.rows_read} rows quarantined "
-                    "(see ingest_meta.quarantine)"
+                    f"({file.quarantined_by_rule or 'see ingest_meta.quarantine'})"
                 )
         changed = [f.changed_from for f in result.files if f.changed_from is not None]
         return dg.MaterializeResult(

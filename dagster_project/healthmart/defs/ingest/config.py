@@ -1,21 +1,27 @@
-"""The ingest config (YAML): column mapping, encoding and CSV delimiter per source."""
+"""The ingest config (YAML): column mapping, encoding, CSV delimiter and account matching per
+source."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from healthmart.core.contract import SOURCES, Source
+from healthmart.core.contract import SOURCES, Source, names_accounts
 from healthmart.defs.ingest.files import normalise_encoding
 from healthmart.defs.ingest.sql import first_line, norm
 
-CONFIG_KEYS = ("columns", "encoding", "delimiter")
+CONFIG_KEYS = ("columns", "encoding", "delimiter", "account_match")
 DELIMITERS = (",", ";", "\t", "|")
+# account_match: the name of the tool id a source's account column holds (a column of the
+# accounts export or a crosswalk system), or EMAIL_DOMAIN (an e-mail address or a domain).
+EMAIL_DOMAIN = "email_domain"
+_ID_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 class IngestConfigError(ValueError):
@@ -24,19 +30,26 @@ class IngestConfigError(ValueError):
 
 @dataclass(frozen=True)
 class SourceConfig:
-    """How one source's exports are read: column mapping, encoding, delimiter."""
+    """How one source's exports are read: column mapping, encoding, delimiter, and which tool id
+    the account column holds."""
 
     columns: dict[str, str] = field(default_factory=dict)  # lower-cased export name -> contract
     encoding: str | None = None  # None: UTF-8, falling back to cp1252 / latin-1
     delimiter: str | None = None  # None: detected from the header line
+    # None: the account column holds our account_id. Else the tool id it holds (e.g.
+    # stripe_customer_id), matched to account_id at ingest; EMAIL_DOMAIN: matched by domain.
+    account_match: str | None = None
 
     def fingerprint(self) -> str:
         """A hash of how files are read: a file loaded with another one is loaded again."""
-        text = json.dumps(
-            {"columns": sorted(self.columns.items()), "encoding": self.encoding,
-             "delimiter": self.delimiter},
-            sort_keys=True,
-        )  # fmt: skip
+        settings: dict[str, Any] = {
+            "columns": sorted(self.columns.items()),
+            "encoding": self.encoding,
+            "delimiter": self.delimiter,
+        }
+        if self.account_match is not None:  # unset: the hash files were loaded with before
+            settings["account_match"] = self.account_match
+        text = json.dumps(settings, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -82,7 +95,7 @@ def parse_ingest_config(data: Any, path: Path) -> IngestConfig:
             )
         entry = entry or {}
         if not isinstance(entry, dict):
-            raise _config_error(path, where, "expected a mapping with columns/encoding/delimiter")
+            raise _config_error(path, where, f"expected a mapping with {'/'.join(CONFIG_KEYS)}")
         bad_keys = sorted(str(k) for k in entry if k not in CONFIG_KEYS)
         if bad_keys:
             raise _config_error(
@@ -94,6 +107,9 @@ def parse_ingest_config(data: Any, path: Path) -> IngestConfig:
             columns=_config_columns(path, where, SOURCES[name], entry.get("columns")),
             encoding=_config_encoding(path, where, entry.get("encoding")),
             delimiter=_config_delimiter(path, where, entry.get("delimiter")),
+            account_match=_config_account_match(
+                path, where, SOURCES[name], entry.get("account_match")
+            ),
         )
     return IngestConfig(path, out)
 
@@ -149,6 +165,24 @@ def _config_delimiter(path: Path, where: str, delimiter: Any) -> str | None:
     if text not in DELIMITERS:
         raise _config_error(path, f"{where}.delimiter", f"{delimiter!r} is not one of , ; | tab")
     return text
+
+
+def _config_account_match(path: Path, where: str, src: Source, value: Any) -> str | None:
+    if value is None:
+        return None
+    where = f"{where}.account_match"
+    if not names_accounts(src):
+        raise _config_error(
+            path, where, f"{src.name} rows are not matched to accounts (only the exports that "
+            "name an account_id are)",
+        )  # fmt: skip
+    name = norm(str(value))
+    if not isinstance(value, str) or not _ID_NAME.match(name):
+        raise _config_error(
+            path, where, f"{value!r} is not the name of a tool id (e.g. stripe_customer_id, "
+            f"a column of the accounts export or a crosswalk system) or {EMAIL_DOMAIN}",
+        )  # fmt: skip
+    return name
 
 
 def load_ingest_config(path: Path | None, required: bool = False) -> IngestConfig:

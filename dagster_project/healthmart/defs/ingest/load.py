@@ -26,6 +26,8 @@ Newest-wins dedupe *across* files is left to dbt staging (the lineage columns ma
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import json
 import shutil
 import tempfile
 import uuid
@@ -36,7 +38,7 @@ from typing import Any
 
 import duckdb
 
-from healthmart.core.contract import SOURCES, Source
+from healthmart.core.contract import ACCOUNTS_SOURCE, CROSSWALK_SOURCE, SOURCES, Source
 from healthmart.core.settings import DEFAULT_MEMORY_LIMIT
 from healthmart.defs.ingest.cast_sql import plan_load
 from healthmart.defs.ingest.config import (
@@ -47,6 +49,7 @@ from healthmart.defs.ingest.config import (
 )
 from healthmart.defs.ingest.files import file_kind, file_sha256, list_export_files
 from healthmart.defs.ingest.load_file import FileInfo, load_file
+from healthmart.defs.ingest.matching import AccountRules, files_to_retry, future_after, prepare
 from healthmart.defs.ingest.readers import fallback_encoding, ndjson_error, open_reader
 from healthmart.defs.ingest.results import (
     ERROR,
@@ -85,12 +88,13 @@ def _log(
     config_hash: str | None = None,
     added: tuple[date, date] | None = None,
     removed: tuple[date, date] | None = None,
+    by_rule: str | None = None,
 ) -> None:
     con.execute(
         "INSERT INTO ingest_meta.load_log (load_id, source, file, file_hash, file_size, status, "
         "rows_read, rows_loaded, rows_quarantined, error, started_at, finished_at, encoding, "
-        "config_hash, added_from, added_to, removed_from, removed_to) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "config_hash, added_from, added_to, removed_from, removed_to, quarantined_by_rule) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             load_id,
             source,
@@ -106,8 +110,19 @@ def _log(
             config_hash,
             *(added or (None, None)),
             *(removed or (None, None)),
+            by_rule,
         ],
     )
+
+
+def _quarantined_by_rule(con: duckdb.DuckDBPyConnection, source: str, rel: str) -> str | None:
+    """The file's quarantined rows per rule, as JSON (None: none quarantined)."""
+    rows = con.execute(
+        "SELECT rule, count(*) FROM ingest_meta.quarantine WHERE source = ? AND file = ? "
+        "GROUP BY rule ORDER BY rule",
+        [source, rel],
+    ).fetchall()
+    return json.dumps(dict(rows)) if rows else None
 
 
 def _date_range(
@@ -157,6 +172,7 @@ def _ingest_one_file(
     known: dict[str, tuple[str, str]],
     skip_unchanged: bool,
     config_label: str,
+    rules: AccountRules | None = None,
 ) -> FileResult:
     started = _now()
     rel = path.relative_to(exports_dir).as_posix()
@@ -217,7 +233,7 @@ def _ingest_one_file(
                         f"FROM raw.{qi(source.name)} WHERE _source_file = ?",
                         [rel],
                     )
-                counts = load_file(con, plan, info, load_id, loaded_at, rejects, suffix)
+                counts = load_file(con, plan, info, load_id, loaded_at, rejects, suffix, rules)
                 if counts[0] == 0:
                     raise FileError(
                         "has a header line but no data rows (nothing loaded)"
@@ -225,6 +241,7 @@ def _ingest_one_file(
                         else "has no rows (nothing loaded)"
                     )
                 added, removed = _changed_ranges(con, source, rel, old_table)
+                by_rule = _quarantined_by_rule(con, source.name, rel) if counts[2] else None
                 con.execute(
                     "DELETE FROM ingest_meta.files WHERE source = ? AND file = ?",
                     [source.name, rel],
@@ -261,6 +278,7 @@ def _ingest_one_file(
                     config_hash=config_hash,
                     added=added,
                     removed=removed,
+                    by_rule=by_rule,
                 )
                 con.execute("COMMIT")
             except Retry as retry:
@@ -280,7 +298,7 @@ def _ingest_one_file(
                 _rollback(con)
                 raise
             return FileResult(
-                source.name, rel, LOADED, *counts, None, used_encoding, added, removed
+                source.name, rel, LOADED, *counts, None, used_encoding, added, removed, by_rule
             )
         raise FileError("could not be read consistently (gave up after several attempts)")
     except Exception as exc:  # one bad file never stops the others
@@ -321,6 +339,8 @@ def ingest_source(
     load_id: str | None = None,
     memory_limit: str | None = DEFAULT_MEMORY_LIMIT,
     force: bool = False,
+    load_date: date | None = None,
+    future_tolerance_days: int = 1,
 ) -> SourceResult:
     """Load every export file of `source` under `exports_dir/<source>/` into raw.<source>.
 
@@ -337,6 +357,12 @@ def ingest_source(
     memory_limit: if the connection has DuckDB's default memory_limit (80% of RAM), use this one
     during the ingest (reset afterwards) so big files spill to the temp directory instead of
     growing; a limit the caller set is kept. None = never touch it.
+    load_date (default: today, UTC), future_tolerance_days: a row whose date of something that
+    happened lies after load_date + future_tolerance_days is quarantined (date_in_future).
+
+    Rows naming an account are matched (account_match) and checked against the accounts loaded
+    now (see matching): load the accounts and the crosswalk first, as ingest_all does. A file
+    with rows quarantined for an account rule is loaded again once they would match.
 
     Needs a connection without an open transaction (each file is its own transaction).
     """
@@ -358,7 +384,8 @@ def ingest_source(
             given = parse_ingest_config({"sources": {source: overrides}}, where).source(source)
         except IngestConfigError as exc:
             raise ValueError(str(exc).removeprefix(f"{where}: ")) from exc
-        src_config = SourceConfig(
+        src_config = dataclasses.replace(
+            src_config,
             columns=given.columns if column_mapping is not None else src_config.columns,
             encoding=given.encoding if encoding is not None else src_config.encoding,
             delimiter=given.delimiter if delimiter is not None else src_config.delimiter,
@@ -379,20 +406,29 @@ def ingest_source(
             ).fetchall()
         }
         paths = list_export_files(exports_dir, source)
-        for path in paths:
-            results.append(
-                _ingest_one_file(
-                    con,
-                    src,
-                    path,
-                    exports_dir,
-                    src_config,
-                    load_id,
-                    known,
-                    not force,
-                    config.label,
-                )  # fmt: skip
-            )
+        last_day = future_after(load_date or _now().date(), future_tolerance_days)
+        rules = prepare(con, src, src_config.account_match, last_day)
+        try:
+            # Files whose quarantined rows an account or crosswalk row loaded since now matches.
+            retry = files_to_retry(con, rules)
+            for path in paths:
+                rel = path.relative_to(exports_dir).as_posix()
+                results.append(
+                    _ingest_one_file(
+                        con,
+                        src,
+                        path,
+                        exports_dir,
+                        src_config,
+                        load_id,
+                        known,
+                        not force and rel not in retry,
+                        config.label,
+                        rules,
+                    )  # fmt: skip
+                )
+        finally:
+            rules.close(con)
         present = {p.relative_to(exports_dir).as_posix() for p in paths}
         for rel in sorted(set(known) - present):
             results.append(_remove_file(con, src, rel, known[rel][0], load_id))
@@ -451,8 +487,11 @@ def ingest_all(
     load_id: str | None = None,
     memory_limit: str | None = DEFAULT_MEMORY_LIMIT,
     force: bool = False,
+    load_date: date | None = None,
+    future_tolerance_days: int = 1,
 ) -> dict[str, SourceResult]:
-    """Ingest every source of the contract (or the given ones); one load_id for the whole call."""
+    """Ingest every source of the contract (or the given ones), the accounts and the crosswalk
+    first (the others are matched and checked against them); one load_id for the whole call."""
     load_id = load_id or uuid.uuid4().hex
     names = list(sources) if sources is not None else list(SOURCES)
     return {
@@ -466,6 +505,12 @@ def ingest_all(
             load_id=load_id,
             memory_limit=memory_limit,
             force=force,
+            load_date=load_date,
+            future_tolerance_days=future_tolerance_days,
         )
-        for name in names
+        for name in sorted(names, key=_reference_first)
     }
+
+
+def _reference_first(name: str) -> int:
+    return {ACCOUNTS_SOURCE: 0, CROSSWALK_SOURCE: 1}.get(name, 2)

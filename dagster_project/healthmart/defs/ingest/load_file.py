@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 
 from healthmart.defs.ingest.cast_sql import Checked, Plan, checked_sql
+from healthmart.defs.ingest.matching import AccountRules
 from healthmart.defs.ingest.results import DUPLICATE_RULE, LINEAGE_COLUMNS, MALFORMED_RULE, Retry
 from healthmart.defs.ingest.sql import qi, ql
 
@@ -31,8 +32,11 @@ def load_file(
     loaded_at: datetime,
     rejects: list | None,
     tmp_suffix: str,
+    rules: AccountRules | None = None,
 ) -> tuple[int, int, int]:
     """Delete the file's old rows and load it. Returns (rows_read, rows_loaded, rows_quarantined).
+
+    `rules`: account matching, unknown accounts and dates in the future (matching.prepare).
 
     `rejects` = malformed CSV lines found by a previous attempt ([(line, error_type, csv_line,
     message)]), or None when not known yet: then the first scan records them and, if there are
@@ -78,8 +82,9 @@ def load_file(
     insert_cols = ", ".join(
         qi(n) for n in contract_cols + extra_names + [n for n, _ in LINEAGE_COLUMNS]
     )
+    account_id = rules.account_id_sql if rules else qi("account_id")
     select_cols = ", ".join(
-        [qi(n) for n in contract_cols]
+        [account_id if n == "account_id" else qi(n) for n in contract_cols]
         + [f"__x{i}" for i in range(len(extra_names))]
         + [
             file_lit,
@@ -87,11 +92,13 @@ def load_file(
             ql(info.file_hash),
             f"TIMESTAMP {ql(info.mtime.isoformat(sep=' '))}",
             f"TIMESTAMP {ql(loaded_at.isoformat(sep=' '))}",
+            rules.account_ref_sql if rules else "CAST(NULL AS VARCHAR)",
         ]
     )
 
     def checked(errors: str) -> Checked:
-        return checked_sql(plan, reader.relation(errors), row_map)
+        chk = checked_sql(plan, reader.relation(errors), row_map)
+        return rules.apply(chk) if rules else chk
 
     loaded = con.execute(
         f"INSERT INTO {raw} ({insert_cols}) SELECT {select_cols} "
@@ -112,9 +119,10 @@ def load_file(
     q_const = f"{ql(src.name)}, {file_lit}"
     q_tail = f"TIMESTAMP {ql(loaded_at.isoformat(sep=' '))}, {ql(load_id)}"
     chk = checked(other_errors)
+    account_ref = rules.quarantine_ref_sql if rules else "CAST(NULL AS VARCHAR)"
     quarantined = con.execute(
-        f"INSERT INTO ingest_meta.quarantine ({q_cols}) "
-        f"SELECT {q_const}, __row, __rule, {chk.detail}, {chk.record}, {q_tail} "
+        f"INSERT INTO ingest_meta.quarantine ({q_cols}, account_ref) "
+        f"SELECT {q_const}, __row, __rule, {chk.detail}, {chk.record}, {q_tail}, {account_ref} "
         f"FROM ({chk.sql}) WHERE __rule IS NOT NULL"
     ).fetchone()[0]
 

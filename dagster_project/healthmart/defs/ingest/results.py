@@ -21,6 +21,9 @@ LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("_file_hash", "VARCHAR"),
     ("_file_modified_at", "TIMESTAMP"),
     ("_loaded_at", "TIMESTAMP"),
+    # What the row named its account by when matched (ingest config account_match): the
+    # tool's id or the e-mail; account_id holds the account it matched.
+    ("_source_account_ref", "VARCHAR"),
 )
 
 DUPLICATE_RULE = "duplicate_key_in_file"
@@ -41,6 +44,8 @@ class FileResult:
     # rows it removed or replaced: what the scores of later days may have to be rebuilt for.
     added_range: tuple[date, date] | None = None
     removed_range: tuple[date, date] | None = None
+    # The rows quarantined per rule, as JSON ({"unknown_account": 2}); None: none.
+    quarantined_by_rule: str | None = None
 
     @property
     def changed_from(self) -> date | None:

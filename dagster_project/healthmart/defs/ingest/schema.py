@@ -52,6 +52,10 @@ _ADDED_META_COLUMNS = (
     ("load_log", "added_to", "DATE"),
     ("load_log", "removed_from", "DATE"),
     ("load_log", "removed_to", "DATE"),
+    # The rows a load quarantined per rule, as a JSON object ({"unknown_account": 2, ...}).
+    ("load_log", "quarantined_by_rule", "VARCHAR"),
+    # What a row quarantined for an account rule named its account by (to retry it).
+    ("quarantine", "account_ref", "VARCHAR"),
 )
 
 
