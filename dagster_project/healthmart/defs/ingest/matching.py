@@ -79,7 +79,8 @@ class AccountRules:
 
     source: Source
     match: str | None  # account_match: the tool id the account column holds
-    lookup: str | None  # temp table (key, account_id, accounts, shown) of the matchable ids
+    # temp table (key, account_id, accounts, shown, known) of the matchable ids
+    lookup: str | None
     known: str | None  # temp table (account_id) of the accounts export; None: no check
     future_after: date | None  # a past date column after this day is in the future
 
@@ -125,9 +126,13 @@ class AccountRules:
             resolved = "CASE WHEN l.accounts = 1 THEN l.account_id END"
         else:
             resolved = f"c.{account}" if names_accounts(self.source) else "NULL"
-        if self.known:
+        if self.lookup:  # the lookup knows whether its account is exported: one join
+            known = "l.known"
+        elif self.known:
             joins.append(f"LEFT JOIN {self.known} k ON k.account_id = {resolved}")
-        known = "k.account_id IS NOT NULL" if self.known else "true"
+            known = "k.account_id IS NOT NULL"
+        else:
+            known = "true"
         matched = [
             f"c.{account} AS __account_ref" if names_accounts(self.source) else "",
             f"{resolved} AS __account_id",
@@ -215,14 +220,20 @@ def prepare(
             )
         if account_match is not None:
             lookup = f"__hm_lookup_{suffix}"
-            _create_lookup(con, lookup, account_match, present)
+            _create_lookup(con, lookup, account_match, present, known)
     return AccountRules(source, account_match, lookup, known, future_after)
 
 
 def _create_lookup(
-    con: duckdb.DuckDBPyConnection, table: str, match: str, account_columns: set[str]
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    match: str,
+    account_columns: set[str],
+    known: str | None,
 ) -> None:
-    """key -> the accounts it names, from the accounts export's id columns and the crosswalk."""
+    """key -> the accounts it names, from the accounts export's id columns and the crosswalk,
+    and whether the one it names is in the accounts export (`known`: their table, None: no
+    check)."""
     by_domain = match == EMAIL_DOMAIN
     columns = DOMAIN_COLUMNS if by_domain else (match,)
     system = DOMAIN_SYSTEM if by_domain else match
@@ -241,19 +252,23 @@ def _create_lookup(
             f"WHERE lower(trim(system)) = {ql(system)}"
         )
     pairs = " UNION ALL ".join(parts) if parts else "SELECT NULL AS key, NULL AS account_id"
+    is_known = f"account_id IN (SELECT account_id FROM {known})" if known else "true"
     con.execute(
         f"""
         CREATE TEMP TABLE {table} AS
-        SELECT
-            key,
-            min(account_id) AS account_id,
-            count(DISTINCT account_id) AS accounts,
-            array_to_string(list_sort(list(DISTINCT account_id))[1:{_SHOWN}], ', ')
-                || CASE WHEN count(DISTINCT account_id) > {_SHOWN} THEN ', ...' ELSE '' END
-                AS shown
-        FROM ({pairs})
-        WHERE key IS NOT NULL AND account_id IS NOT NULL
-        GROUP BY key
+        WITH ids AS (
+            SELECT
+                key,
+                min(account_id) AS account_id,
+                count(DISTINCT account_id) AS accounts,
+                array_to_string(list_sort(list(DISTINCT account_id))[1:{_SHOWN}], ', ')
+                    || CASE WHEN count(DISTINCT account_id) > {_SHOWN} THEN ', ...' ELSE '' END
+                    AS shown
+            FROM ({pairs})
+            WHERE key IS NOT NULL AND account_id IS NOT NULL
+            GROUP BY key
+        )
+        SELECT *, {is_known} AS known FROM ids
         """
     )
 
@@ -266,11 +281,10 @@ def files_to_retry(con: duckdb.DuckDBPyConnection, rules: AccountRules) -> set[s
     account_rules = ", ".join(ql(r) for r in ACCOUNT_RULES)
     if rules.lookup:
         join = f"JOIN {rules.lookup} l ON l.key = {rules.key_sql('q.account_ref')}"
-        resolved, condition = "l.account_id", "l.accounts = 1"
+        condition = "l.accounts = 1 AND l.known"
     else:
-        join, resolved, condition = "", "q.account_ref", "true"
-    if rules.known:
-        condition += f" AND {resolved} IN (SELECT account_id FROM {rules.known})"
+        join = ""
+        condition = f"q.account_ref IN (SELECT account_id FROM {rules.known})"
     rows = con.execute(
         f"SELECT DISTINCT q.file FROM ingest_meta.quarantine q {join} "
         f"WHERE q.source = ? AND q.rule IN ({account_rules}) AND q.account_ref IS NOT NULL "
