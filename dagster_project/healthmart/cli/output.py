@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
 from datetime import date
-from typing import Any
 
 import duckdb
 
@@ -38,18 +36,6 @@ def scored_dates(settings: Settings, first: date, last: date) -> str:
             "the effect); `healthmart run --restate` rescores all history under the current one."
         )
     return text
-
-
-def blocked_because(evaluations: Iterable[Any]) -> list[str]:
-    """What the blocking checks that failed in a run say (their `blocked_because` metadata)."""
-    lines = []
-    for evaluation in evaluations:
-        if evaluation.passed or evaluation.severity.value != "ERROR":
-            continue
-        entry = evaluation.metadata.get("blocked_because")
-        text = entry.value if entry is not None else evaluation.check_name
-        lines += [line.removeprefix("- ") for line in str(text).splitlines() if line.strip()]
-    return lines
 
 
 def print_ingest_problems(con: duckdb.DuckDBPyConnection, load_id: str) -> None:

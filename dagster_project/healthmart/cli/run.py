@@ -22,7 +22,7 @@ from typing import Any
 
 import duckdb
 
-from healthmart.cli.output import blocked_because, print_ingest_problems, scored_dates
+from healthmart.cli.output import print_ingest_problems, scored_dates
 from healthmart.core.contract import SOURCES
 from healthmart.core.run_range import NOT_BEFORE_TAG, RESTATE_TAG
 from healthmart.core.runlock import RunLockBusy, lock_timeout, run_lock
@@ -171,7 +171,14 @@ def _run_locked(
         failures = {e.step_key: e for e in result.get_step_failure_events()}
         ingest_failed = [key for key in failures if key.startswith("raw__")]
         plan_step = PLAN_KEY.to_python_identifier()
-        blocked = blocked_because(result.get_asset_check_evaluations())
+        from healthmart.defs.quality.systemic import blocked_because
+
+        blocked = [
+            line
+            for evaluation in result.get_asset_check_evaluations()
+            if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
+            for line in blocked_because(evaluation.metadata)
+        ]
         if blocked:
             print(
                 "Blocking checks failed; nothing was published (the last published serving "

@@ -18,6 +18,7 @@ the check's metadata and what ``healthmart run`` prints.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from healthmart.core.contract import Source
@@ -121,3 +122,12 @@ def blocking_message(
         for example in examples
         if isinstance(example, dict)
     )
+
+
+def blocked_because(metadata: Mapping[str, Any]) -> list[str]:
+    """The lines of a failed check's `blocked_because` metadata (what the run and the alert
+    print); none for a check without it."""
+    entry = metadata.get("blocked_because")
+    text = str(getattr(entry, "value", entry) or "")
+    lines = [line.strip().removeprefix("- ") for line in text.splitlines()]
+    return [line for line in lines if line not in ("", "none")]
