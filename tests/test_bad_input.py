@@ -20,7 +20,7 @@ import io
 import json
 import os
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -624,7 +624,7 @@ CONFIG_ERRORS = [
     (
         "unknown_source",
         "sources:\n  invoices:\n    columns: {}\n",
-        "sources.invoices: unknown source 'invoices' (known: accounts, billing",
+        "sources.invoices: unknown source 'invoices' (known: accounts, crosswalk, billing",
     ),
     (
         "unknown_contract_column",
@@ -644,12 +644,6 @@ CONFIG_ERRORS = [
         "account_match)",
     ),
     (
-        "account_match_not_a_name",
-        "sources:\n  billing:\n    account_match: Stripe Customer\n",
-        "sources.billing.account_match: 'Stripe Customer' is not a name (lower-case letters, "
-        "digits, underscores)",
-    ),
-    (
         "unknown_encoding",
         "sources:\n  billing:\n    encoding: latin-9000\n",
         "sources.billing.encoding: unknown text encoding 'latin-9000'",
@@ -658,6 +652,16 @@ CONFIG_ERRORS = [
         "bad_delimiter",
         "sources:\n  billing:\n    delimiter: '::'\n",
         "sources.billing.delimiter: '::' is not one of , ; | tab",
+    ),
+    (
+        "account_match_on_accounts",
+        "sources:\n  accounts:\n    account_match: salesforce_id\n",
+        "sources.accounts.account_match: accounts rows are not matched to accounts",
+    ),
+    (
+        "account_match_not_a_name",
+        "sources:\n  billing:\n    account_match: Stripe ID\n",
+        "sources.billing.account_match: 'Stripe ID' is not the name of a tool id",
     ),
     ("not_yaml", "sources: [unclosed\n", "not valid YAML: "),
     (
@@ -853,6 +857,7 @@ def inject_faults(exports: Path) -> dict[str, tuple[int, int, int]]:
         "support/tickets.csv",
         "TX1,A,2026-03-20T10:00:00Z,2026-03-19T10:00:00Z,normal,question,,,",  # closed first
         "TX2,A,2026-03-20T10:00:00Z,,normal,question,0,,",  # csat 0
+        "TX3,NOBODY,2026-03-20T10:00:00Z,,normal,question,,,",  # an account not exported
     )
     with (exports / "survey" / "responses.ndjson").open("a") as fh:
         for score, kind in ((11, "nps"), (7.5, "nps"), (0, "csat")):
@@ -873,7 +878,11 @@ def inject_faults(exports: Path) -> dict[str, tuple[int, int, int]]:
         "C,2026-03-01 09:00:00,9,likely,Bob,,",  # sentiment 9
         "C,not a date,3,likely,Bob,,",
     )
-    append("outcomes/outcomes.csv", "A,2026-03-20,paused,,")
+    append(
+        "outcomes/outcomes.csv",
+        "A,2026-03-20,paused,,",
+        "B,2099-01-01,churned,,",  # after the day it was loaded
+    )
     # billing is gzip: a negative amount, a due date before the issue date
     with gzip.open(exports / "billing" / "invoices.csv.gz", "rt") as fh:
         billing = fh.read()
@@ -913,12 +922,12 @@ def inject_faults(exports: Path) -> dict[str, tuple[int, int, int]]:
     return {
         "accounts/accounts.csv": (6, 4, 2),
         "billing/invoices.csv.gz": (12, 9, 3),
-        "support/tickets.csv": (4, 2, 2),
+        "support/tickets.csv": (5, 2, 3),
         "survey/responses.ndjson": (8, 5, 3),
         "usage/usage.parquet": (27, 27, 0),
         "usage/bad_rows.parquet": (2, 0, 2),
         "csm/assessments.csv": (4, 2, 2),
-        "outcomes/outcomes.csv": (2, 1, 1),
+        "outcomes/outcomes.csv": (3, 1, 2),
     }
 
 
@@ -945,8 +954,8 @@ def test_faulty_exports_give_the_marts_of_the_clean_run(
     expected = inject_faults(settings.exports_dir)
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     monkeypatch.setenv("HEALTHMART_REPORT_PATH", str(tmp_path / "health_report.html"))
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err):
+    err, out = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
         assert run(settings, accounts=0, months=0, seed=0) == 0
     # one line per unreadable file, naming it
     printed = err.getvalue()
@@ -958,15 +967,21 @@ def test_faulty_exports_give_the_marts_of_the_clean_run(
 
     con = duckdb.connect(str(settings.serving_path), read_only=True)
     log = {
-        file: (status, read, loaded, quarantined, error)
-        for file, status, read, loaded, quarantined, error in con.execute(
-            "select file, status, rows_read, rows_loaded, rows_quarantined, error "
-            "from ingest_meta.load_log"
+        file: (status, read, loaded, quarantined, error, by_rule)
+        for file, status, read, loaded, quarantined, error, by_rule in con.execute(
+            "select file, status, rows_read, rows_loaded, rows_quarantined, error, "
+            "quarantined_by_rule from ingest_meta.load_log"
         ).fetchall()
     }
     in_quarantine = dict(
         con.execute("select file, count(*) from ingest_meta.quarantine group by 1").fetchall()
     )
+    quarantined_rows = {
+        (file, row): (rule, detail)
+        for file, row, rule, detail in con.execute(
+            "select file, row_number, rule, detail from ingest_meta.quarantine"
+        ).fetchall()
+    }
     con.close()
     assert set(log) == set(expected) | BROKEN_FILES
     for file, (read, loaded, quarantined) in expected.items():
@@ -977,10 +992,36 @@ def test_faulty_exports_give_the_marts_of_the_clean_run(
     assert log["csm/renamed.csv"][4].startswith(
         "csm/renamed.csv: required columns 'account_id', 'assessed_at', 'sentiment' are missing"
     )
+    # one ticket of an unknown account and one outcome in the future are quarantined with
+    # their rule (each used to fail a blocking check and stop the day); the run says so
+    assert quarantined_rows[("support/tickets.csv", 5)] == (
+        "unknown_account",
+        "account_id 'NOBODY' is not in the accounts export",
+    )
+    load_day = datetime.now(UTC).date()
+    assert quarantined_rows[("outcomes/outcomes.csv", 3)] == (
+        "date_in_future",
+        f"event_date=2099-01-01 is after {load_day + timedelta(days=1)} (the load date plus "
+        "the tolerance)",
+    )
+    assert json.loads(log["support/tickets.csv"][5]) == {
+        "below_min:csat": 1,
+        "closed_before_opened": 1,
+        "unknown_account": 1,
+    }
+    assert json.loads(log["outcomes/outcomes.csv"][5]) == {
+        "date_in_future": 1,
+        "not_accepted:event_type": 1,
+    }
+    (summary,) = [line for line in out.getvalue().splitlines() if "quarantined" in line]
+    assert summary.startswith("17 rows quarantined (see ingest_meta.quarantine): ")
+    assert {"date_in_future 1", "unknown_account 1"} <= set(
+        summary.split(": ", 1)[1].rstrip(".").split(", ")
+    )
     # every row read is loaded or quarantined; the loaded ones are exactly the clean data's
-    assert sum(v[0] for v in expected.values()) == 65
+    assert sum(v[0] for v in expected.values()) == 67
     assert sum(v[1] for v in expected.values()) == 50
-    assert sum(v[2] for v in expected.values()) == 15
+    assert sum(v[2] for v in expected.values()) == 17
     assert mart_differences(settings.serving_path, e2e_settings.serving_path) == {}
 
 

@@ -34,6 +34,12 @@ def test_definitions_load_with_the_whole_graph() -> None:
         assert f"marts/{mart}" in keys
     serving = dg.AssetKey(["serving", "healthmart_duckdb"])
     assert dg.AssetKey(["marts", "fct_health_current"]) in graph.get(serving).parent_keys
+    # the exports naming accounts are ingested after the accounts and the crosswalk (their
+    # rows are matched and checked against them)
+    references = {dg.AssetKey(["raw", "accounts"]), dg.AssetKey(["raw", "crosswalk"])}
+    for source in ("billing", "support", "survey", "usage", "csm", "outcomes", "overrides"):
+        assert references <= graph.get(dg.AssetKey(["raw", source])).parent_keys, source
+    assert not graph.get(dg.AssetKey(["raw", "accounts"])).parent_keys
     # dbt sources map onto the ingest assets (declared in the sources' meta)
     assert (
         dg.AssetKey(["raw", "usage"])

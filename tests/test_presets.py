@@ -75,9 +75,10 @@ CASES = [
 
 
 def load(con: duckdb.DuckDBPyConnection, exports: Path, source: str, **config):
-    cfg = parse_ingest_config(
-        {"sources": {source: {"account_match": "account_id", **config}}}, Path("ingest.yml")
-    )
+    # the fixtures name our account_id where the vendor's column holds its own id (the
+    # accounts export is not matched: it defines the accounts)
+    match = {} if source == "accounts" else {"account_match": "account_id"}
+    cfg = parse_ingest_config({"sources": {source: {**match, **config}}}, Path("ingest.yml"))
     return ingest_source(con, source, exports, config=cfg, presets=load_presets())
 
 
@@ -170,6 +171,7 @@ def test_a_preset_named_in_the_config_a_user_preset_and_no_preset(tmp_path: Path
                 "support": {
                     "preset": "zendesk_tickets_csv",
                     "columns": {"CSAT": "csat", "Org": "account_id"},
+                    "account_match": "account_id",
                 }
             }
         },
@@ -448,3 +450,35 @@ def test_title_rows_a_total_line_and_us_dates_in_a_users_preset(tmp_path: Path) 
             "(preset acme_billing_csv)",
         )
     ]
+
+
+def test_a_preset_s_tool_id_is_matched_through_the_accounts_export(tmp_path: Path) -> None:
+    """Without account_match in the config, the Stripe preset's customer ids are matched to
+    account_id through the accounts export's stripe_customer_id column; an id that names no
+    account is quarantined as unmatched_account (the fixture's pending invoice, a status the
+    preset does not map, as before)."""
+    exports = tmp_path / "exports"
+    (_dir(exports / "accounts") / "accounts.csv").write_text(
+        "account_id,signup_date,stripe_customer_id\nacme,2025-01-01,A\nglobex,2025-01-01,B\n"
+    )
+    shutil.copy(
+        FIXTURES / "stripe_invoices_json" / "invoices_page1.json",
+        _dir(exports / "billing") / "invoices_page1.json",
+    )
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    no_config = parse_ingest_config({}, Path("ingest.yml"))
+    ingest_source(con, "accounts", exports, config=no_config)
+    (f,) = ingest_source(con, "billing", exports, config=no_config, presets=load_presets()).files
+    assert (f.status, f.preset, f.rows_loaded, f.rows_quarantined) == (
+        "loaded",
+        "stripe_invoices_json",
+        3,
+        2,
+    )
+    assert con.execute(
+        "select invoice_id, account_id, _source_account_ref from raw.billing order by invoice_id"
+    ).fetchall() == [("in_1OaA", "acme", "A"), ("in_1OaB", "globex", "B"), ("in_1OaC", "acme", "A")]
+    assert con.execute(
+        "select rule, account_ref from ingest_meta.quarantine order by rule"
+    ).fetchall() == [("unmapped_value:status", None), ("unmatched_account", "C")]
+    con.close()

@@ -22,7 +22,7 @@ import duckdb
 import great_expectations as gx
 import pytest
 
-from healthmart.core.contract import SOURCES
+from healthmart.core.contract import SOURCES, names_accounts
 from healthmart.core.settings import Settings
 from healthmart.defs.ingest.load import ingest_all
 from healthmart.defs.quality.results import (
@@ -187,18 +187,33 @@ def test_export_suite_file_holds_what_the_contract_derives(source: str) -> None:
     assert not missing, f"{path.name} lacks {missing}"
 
 
-def test_only_freshness_volume_and_cross_file_keys_are_warnings() -> None:
+def test_row_faults_the_ingest_quarantines_warn_and_systemic_ones_block() -> None:
+    """Unknown accounts and future dates are quarantined row by row at ingest: in a suite they
+    only warn, like freshness, volume and keys across files. Whole files and sources block: a
+    file's quarantine share, a shrunk file, a stale source."""
     for suite in load_suites():
         warnings = {
             e["kwargs"].get("column") or ",".join(e["kwargs"].get("column_list", []))
             for e in suite.expectations
             if e["severity"] == WARNING
         }
-        expected = {"lag_days", "volume_ratio"} if "profile" in suite.meta["frames"] else set()
+        blocking_frames = {
+            e["kwargs"]["column"]
+            for e in suite.expectations
+            if e["severity"] == CRITICAL and e["meta"]["frame"] in ("files", "profile")
+        }
+        profile = "profile" in suite.meta["frames"]
+        expected = {"lag_days", "volume_ratio"} if profile else set()
         if suite.name.startswith("raw_"):
             source = SOURCES[suite.name.removeprefix("raw_")]
             key = [*source.key, *([source.version_column] if source.version_column else [])]
             expected.add(",".join(key))
+            expected |= set(source.past_date_columns)
+            if names_accounts(source):
+                expected.add("_account_known")
+            assert blocking_frames == {"quarantined_share", "size_ratio"} | (
+                {"lag_days"} if profile else set()
+            ), suite.name
         assert warnings == expected, suite.name
 
 
@@ -256,35 +271,39 @@ FAULTS = {
         [f"I7,B,{LAST_DAY},{LAST_DAY},5,open,{_days()[7]}T00:00:00Z"],  # I7's updated_at
         {("expect_compound_columns_to_be_unique", "invoice_id,updated_at"): 2},
     ),
-    "billing_orphan_account": (
-        "billing",
-        [f"X1,ZZ,{LAST_DAY},{LAST_DAY},5,open,{LAST_DAY}T00:00:00Z"],
-        {("expect_column_values_to_be_in_set", "_account_known"): 1},
-    ),
-    "support_future_date": (
-        "support",
-        ["T-future,A,2099-01-01T10:00:00Z,high,2"],
-        {("expect_column_values_to_be_between", "opened_at"): 1},
-    ),
-    "survey_orphan_account": (
-        "survey",
-        [f"S-x,QQ,{LAST_DAY}T08:00:00Z,csat,4", f"S-y,QQ,{_days()[50]}T09:00:00Z,nps,10"],
-        {("expect_column_values_to_be_in_set", "_account_known"): 2},
-    ),
     "usage_duplicate_key": (
         "usage",
         [f"A,{_days()[0]},u1,reports,9"],  # day 0 is A's: the same key as in usage.csv
         {("expect_compound_columns_to_be_unique", "account_id,activity_date,user_id,feature"): 2},
     ),
+}
+
+# Row faults the ingest quarantines (rule -> rows): the suite sees only the good rows.
+QUARANTINED = {
+    "billing_orphan_account": (
+        "billing",
+        [f"X1,ZZ,{LAST_DAY},{LAST_DAY},5,open,{LAST_DAY}T00:00:00Z"],
+        {"unknown_account": 1},
+    ),
+    "support_future_date": (
+        "support",
+        ["T-future,A,2099-01-01T10:00:00Z,high,2"],
+        {"date_in_future": 1},
+    ),
+    "survey_orphan_account": (
+        "survey",
+        [f"S-x,QQ,{LAST_DAY}T08:00:00Z,csat,4", f"S-y,QQ,{_days()[50]}T09:00:00Z,nps,10"],
+        {"unknown_account": 2},
+    ),
     "csm_future_date": (
         "csm",
         ["B,2099-03-01 09:00:00,2,unlikely"],
-        {("expect_column_values_to_be_between", "assessed_at"): 1},
+        {"date_in_future": 1},
     ),
     "outcomes_orphan_account": (
         "outcomes",
         [f"NOPE,{LAST_DAY},churned", f"NOPE,{LAST_DAY},reactivated", f"A,{LAST_DAY},expanded"],
-        {("expect_column_values_to_be_in_set", "_account_known"): 2},
+        {"unknown_account": 2},
     ),
 }
 
@@ -298,13 +317,55 @@ def test_each_export_suite_catches_its_fault(faulty: tuple[Path, Path], fault: s
     # both files are new: the suite validates them together
     result = validate(warehouse, f"raw_{source}")
     assert failures(result) == expected
-    # a key in two files is a warning (the contract resolves it); the rest blocks
-    assert all(
-        o.blocking != ("unique" in o.expectation_type) for o in result.outcomes if not o.success
-    )
+    # a key in two files is a warning (the contract resolves it)
+    assert result.blocking_failures == []
     assert result.rows_validated == (
         3 if source == "accounts" else DAYS * (3 if source == "usage" else 1)
     ) + len(lines)
+
+
+@pytest.mark.parametrize("fault", list(QUARANTINED))
+def test_unknown_accounts_and_future_dates_are_quarantined_not_blocking(
+    faulty: tuple[Path, Path], fault: str
+) -> None:
+    exports, warehouse = faulty
+    source, lines, rules = QUARANTINED[fault]
+    _append(exports, source, "correction.csv", lines)
+    ingest(exports, warehouse)
+    con = duckdb.connect(str(warehouse), read_only=True)
+    quarantined = dict(
+        con.execute(
+            "select rule, count(*) from ingest_meta.quarantine where file = ? group by rule",
+            [f"{source}/correction.csv"],
+        ).fetchall()
+    )
+    con.close()
+    assert quarantined == rules
+    result = validate(warehouse, f"raw_{source}")
+    assert failures(result) == {}
+    good = len(lines) - sum(rules.values())
+    assert result.rows_validated == DAYS * (3 if source == "usage" else 1) + good
+
+
+def _blocking_lines(result) -> list[str]:
+    from healthmart.defs.quality.checks import failure_line
+
+    return [failure_line(result.suite, o, result.parameters) for o in result.blocking_failures]
+
+
+def test_a_file_mostly_quarantined_blocks_naming_it(faulty: tuple[Path, Path]) -> None:
+    """One unknown account is a quarantined row; 12 of 40 (30 %) is a file that is wrong."""
+    exports, warehouse = faulty
+    lines = [
+        f"P{n},{'ZZ' if n % 10 < 3 else 'A'},{LAST_DAY}T0{n % 10}:00:00Z,low,4" for n in range(40)
+    ]
+    _append(exports, "support", "partner.csv", lines)
+    ingest(exports, warehouse)
+    result = validate(warehouse, "raw_support")
+    assert _blocking_lines(result) == [
+        "raw_support: support/partner.csv: 30.0 % of its rows quarantined (12 of 40), above "
+        "quarantine_max_share 5.0 %; see ingest_meta.quarantine"
+    ]
 
 
 def test_an_nps_of_11_reaching_raw_breaks_two_expectations(faulty: tuple[Path, Path]) -> None:
@@ -348,6 +409,33 @@ def test_stale_source_warns_without_blocking(faulty: tuple[Path, Path]) -> None:
     assert stale.examples[0]["latest_date"] == (LAST_DAY - timedelta(days=20)).isoformat()
     assert stale.examples[0]["scoring_date"] == LAST_DAY.isoformat()
     assert result.blocking_failures == []
+
+
+def test_a_source_gone_stale_blocks(faulty: tuple[Path, Path]) -> None:
+    exports, warehouse = faulty
+    # usage stops 40 days before the other exports (stale_max_lag_days 30)
+    path = exports / "usage" / "usage.csv"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines[: len(lines) - 3 * 40]) + "\n")
+    ingest(exports, warehouse)
+    latest = LAST_DAY - timedelta(days=40)
+    assert _blocking_lines(validate(warehouse, "raw_usage")) == [
+        f"raw_usage: stale: its newest row is of {latest}, 40 days before the scoring date "
+        f"{LAST_DAY} (stale_max_lag_days 30)"
+    ]
+
+
+def test_a_file_that_shrank_blocks(faulty: tuple[Path, Path]) -> None:
+    exports, warehouse = faulty
+    # a new version of survey.csv with 50 of its 130 rows
+    path = exports / "survey" / "survey.csv"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines[:51]) + "\n")
+    ingest(exports, warehouse)
+    assert _blocking_lines(validate(warehouse, "raw_survey")) == [
+        "raw_survey: survey/survey.csv shrank to 50 rows from 130 in its previous version "
+        "(38.5 %, below file_min_size_ratio 50.0 %)"
+    ]
 
 
 def test_volume_drop_on_the_latest_day_warns(faulty: tuple[Path, Path]) -> None:
@@ -431,28 +519,26 @@ def test_a_daily_run_validates_the_new_files_only(faulty: tuple[Path, Path]) -> 
     con = duckdb.connect(str(warehouse), read_only=True)
     assert pending_files(con, suite) == []
     con.close()
-    # the next day: a new file with one good and one orphan invoice
+    # the next day: a new file with one good invoice and ten of an unknown account
     _append(
         exports,
         "billing",
         "day-2.csv",
-        [
-            f"N1,A,{LAST_DAY},{LAST_DAY},1,open,{LAST_DAY}T00:00:00Z",
-            f"N2,ZZ,{LAST_DAY},{LAST_DAY},1,open,{LAST_DAY}T00:00:00Z",
-        ],
+        [f"N1,A,{LAST_DAY},{LAST_DAY},1,open,{LAST_DAY}T00:00:00Z"]
+        + [f"N{n},ZZ,{LAST_DAY},{LAST_DAY},1,open,{LAST_DAY}T00:00:00Z" for n in range(2, 12)],
     )
     ingest(exports, warehouse)
     second = validate_and_record(
         warehouse, suite, parameters_for(load_parameters(), suite.name), run_id="day-2"
     )
-    assert second.rows_validated == 2
+    assert second.rows_validated == 1
     assert second.scope == "1 new file(s): billing/day-2.csv"
-    assert failures(second) == {("expect_column_values_to_be_in_set", "_account_known"): 1}
+    assert failures(second) == {("expect_column_values_to_be_between", "quarantined_share"): 1}
     # a file that failed is validated again (and blocks again) until it is corrected
     again = validate_and_record(
         warehouse, suite, parameters_for(load_parameters(), suite.name), run_id="day-3"
     )
-    assert (again.rows_validated, len(again.blocking_failures)) == (2, 1)
+    assert (again.rows_validated, len(again.blocking_failures)) == (1, 1)
     con = duckdb.connect(str(warehouse), read_only=True)
     rows = con.execute(
         f"select run_id, count(*), count(*) filter (where not success), "
@@ -463,8 +549,16 @@ def test_a_daily_run_validates_the_new_files_only(faulty: tuple[Path, Path]) -> 
     con.close()
     n = len(suite.expectations)
     assert rows[0] == ("day-1", n, 0, None, None)
-    assert rows[1][:4] == ("day-2", n, 1, 1)
-    assert json.loads(rows[1][4]) == [{"_account_known": False, "invoice_id": "N2"}]
+    assert rows[1][:4] == ("day-2", n, 1, 1)  # one file
+    assert json.loads(rows[1][4]) == [
+        {
+            "file": "billing/day-2.csv",
+            "rows_read": 11,
+            "rows_quarantined": 10,
+            "previous_rows": None,
+            "quarantined_share": 10 / 11,
+        }
+    ]
     assert rows[2][:3] == ("day-3", n, 1)
 
 
@@ -502,17 +596,35 @@ def test_record_keeps_files_that_failed_pending(faulty: tuple[Path, Path]) -> No
 # --------------------------------------------------------------------------------------------
 
 
-def test_a_bad_export_stops_the_run_before_the_build(isolated_settings: Settings) -> None:
+def test_a_file_of_unknown_accounts_stops_the_run_before_the_build(
+    isolated_settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One unknown account is a quarantined row (tests/test_bad_input.py); a file whose rows
+    are 30 % unknown accounts is a wrong export: its check blocks, nothing is built or
+    published, and the run says which file, the share and the threshold."""
     from test_end_to_end import write_exports
 
     from healthmart.cli.run import run
 
     write_exports(isolated_settings.exports_dir)
     (isolated_settings.exports_dir / "support" / "late.csv").write_text(
-        "ticket_id,account_id,opened_at,priority\nTX,UNKNOWN,2026-03-30T10:00:00Z,high\n"
+        "ticket_id,account_id,opened_at,priority\n"
+        + "".join(
+            f"TX{n},{'UNKNOWN' if n % 10 < 3 else 'A'},2026-03-30T10:{n:02d}:00Z,high\n"
+            for n in range(40)
+        )
     )
     assert run(isolated_settings, accounts=0, months=0, seed=0) == 1
     assert not isolated_settings.serving_path.exists()
+    message = (
+        "raw_support: support/late.csv: 30.0 % of its rows quarantined (12 of 40), above "
+        "quarantine_max_share 5.0 %; see ingest_meta.quarantine"
+    )
+    err = capsys.readouterr().err
+    assert (
+        "Blocking checks failed; nothing was published (the last published serving file, if "
+        f"any, is unchanged):\n  {message}\n" in err
+    )
     con = duckdb.connect(str(isolated_settings.warehouse_path), read_only=True)
     failed = con.execute(
         f"select suite, asset, expectation, column_name, severity, unexpected_count, "
@@ -521,19 +633,32 @@ def test_a_bad_export_stops_the_run_before_the_build(isolated_settings: Settings
     marts = con.execute(
         "select count(*) from information_schema.tables where table_schema = 'marts'"
     ).fetchall()[0]
+    quarantined = con.execute(
+        "select rule, count(*) from ingest_meta.quarantine where file = 'support/late.csv' "
+        "group by rule"
+    ).fetchall()
     con.close()
     blocking = [row[:6] + (json.loads(row[6]),) for row in failed if row[4] == CRITICAL]
     assert blocking == [
         (
             "raw_support",
             "raw/support",
-            "expect_column_values_to_be_in_set",
-            "_account_known",
+            "expect_column_values_to_be_between",
+            "quarantined_share",
             CRITICAL,
             1,
-            [{"_account_known": False, "ticket_id": "TX"}],
+            [
+                {
+                    "file": "support/late.csv",
+                    "rows_read": 40,
+                    "rows_quarantined": 12,
+                    "previous_rows": None,
+                    "quarantined_share": 0.3,
+                }
+            ],
         )
     ]
+    assert quarantined == [("unknown_account", 12)]
     assert marts == (0,)  # the build never ran
 
 

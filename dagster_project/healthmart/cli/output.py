@@ -50,6 +50,11 @@ def print_ingest_problems(con: duckdb.DuckDBPyConnection, load_id: str) -> None:
         "where load_id = ? and status = 'loaded'",
         [load_id],
     ).fetchone()[0]
+    by_rule = con.execute(
+        "select rule, count(*) from ingest_meta.quarantine where load_id = ? "
+        "group by rule order by count(*) desc, rule",
+        [load_id],
+    ).fetchall()
     if errors:
         print(
             f"{len(errors)} file{'s' if len(errors) != 1 else ''} could not be loaded "
@@ -59,8 +64,9 @@ def print_ingest_problems(con: duckdb.DuckDBPyConnection, load_id: str) -> None:
         for (error,) in errors:
             print(f"  {error}", file=sys.stderr)
     if quarantined:
+        rules = ", ".join(f"{rule} {count}" for rule, count in by_rule)
         print(
             f"{quarantined} row{'s' if quarantined != 1 else ''} quarantined "
-            "(see ingest_meta.quarantine).",
+            f"(see ingest_meta.quarantine): {rules}.",
             flush=True,
         )

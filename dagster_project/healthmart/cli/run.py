@@ -178,7 +178,23 @@ def _run_locked(
         failures = {e.step_key: e for e in result.get_step_failure_events()}
         ingest_failed = [key for key in failures if key.startswith("raw__")]
         plan_step = PLAN_KEY.to_python_identifier()
-        if ingest_failed:
+        from healthmart.defs.quality.systemic import blocked_because
+
+        blocked = [
+            line
+            for evaluation in result.get_asset_check_evaluations()
+            if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
+            for line in blocked_because(evaluation.metadata)
+        ]
+        if blocked:
+            print(
+                "Blocking checks failed; nothing was published (the last published serving "
+                "file, if any, is unchanged):",
+                file=sys.stderr,
+            )
+            for line in blocked:
+                print(f"  {line}", file=sys.stderr)
+        elif ingest_failed:
             print("The ingest failed; see the Dagster run log.", file=sys.stderr)
         elif plan_step in failures:
             error = failures[plan_step].event_specific_data.error

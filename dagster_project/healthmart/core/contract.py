@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# Dates that record something that already happened, beside each source's time column and
+# version column. Other dates (due_date, contract_end, valid_until) may lie ahead.
+PAST_DATE_COLUMNS = ("signup_date", "paid_date", "closed_at")
+
 
 @dataclass(frozen=True)
 class Column:
@@ -42,11 +46,29 @@ class Source:
     def required_columns(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns if c.required)
 
+    @property
+    def past_date_columns(self) -> tuple[str, ...]:
+        """The date and timestamp columns that record something that already happened: none
+        may lie after the day its file was loaded (due dates and renewals may)."""
+        past = (self.time_column, self.version_column, *PAST_DATE_COLUMNS)
+        return tuple(
+            c.name
+            for c in self.columns
+            if c.name in past and c.type.upper() in ("DATE", "TIMESTAMP")
+        )
+
     def column(self, name: str) -> Column:
         for c in self.columns:
             if c.name == name:
                 return c
         raise KeyError(f"{self.name} has no column {name!r}")
+
+
+# The column that names the account in every export whose rows belong to one, the source that
+# lists the accounts, and the one that maps each tool's own customer id to them.
+ACCOUNT_COLUMN = "account_id"
+ACCOUNTS_SOURCE = "accounts"
+CROSSWALK_SOURCE = "crosswalk"
 
 
 SOURCES: dict[str, Source] = {
@@ -71,6 +93,25 @@ SOURCES: dict[str, Source] = {
                 Column("contract_end", "DATE"),
                 Column("arr", "DOUBLE", min_value=0),
                 Column("licensed_seats", "INTEGER", min_value=0),
+                Column("updated_at", "TIMESTAMP"),
+            ),
+        ),
+        Source(
+            name="crosswalk",
+            description=(
+                "Account matching: which account each tool's own id belongs to (one row per "
+                "system, external id and account). A source whose ingest config names an "
+                "account_match (e.g. stripe_customer_id) has its rows matched through it."
+            ),
+            key=("system", "external_id", "account_id"),
+            version_column="updated_at",
+            columns=(
+                # The tool id's name, as account_match names it: stripe_customer_id,
+                # zendesk_organization_id, segment_group_id, salesforce_id, hubspot_record_id,
+                # or domain (what email_domain matching looks up).
+                Column("system", "VARCHAR", required=True),
+                Column("external_id", "VARCHAR", required=True),
+                Column("account_id", "VARCHAR", required=True),
                 Column("updated_at", "TIMESTAMP"),
             ),
         ),
@@ -221,3 +262,12 @@ SOURCES: dict[str, Source] = {
         ),
     )
 }
+
+
+def names_accounts(source: Source) -> bool:
+    """Whether the rows of `source` belong to accounts of the accounts export: its account
+    column is checked against them (and matched through the crosswalk where configured)."""
+    return ACCOUNT_COLUMN in source.column_names and source.name not in (
+        ACCOUNTS_SOURCE,
+        CROSSWALK_SOURCE,
+    )

@@ -24,6 +24,7 @@ ENV_QUALITY_CHUNK_ROWS = "HEALTHMART_QUALITY_CHUNK_ROWS"
 ENV_INGEST_CONFIG = "HEALTHMART_INGEST_CONFIG"
 ENV_PRESETS_DIR = "HEALTHMART_PRESETS_DIR"
 ENV_BUILD_ACCOUNT_DAYS = "HEALTHMART_BUILD_ACCOUNT_DAYS"
+ENV_FUTURE_TOLERANCE_DAYS = "HEALTHMART_FUTURE_TOLERANCE_DAYS"
 # Read when it exists and HEALTHMART_INGEST_CONFIG is not set (column mapping, encodings).
 DEFAULT_INGEST_CONFIG = PROJECT_ROOT / "config" / "ingest.yml"
 
@@ -53,6 +54,9 @@ class Settings:
     ingest_config: Path | None = None
     # The user's format presets (YAML, like the built-in ones); one of a built-in's name wins.
     presets_dir: Path = PROJECT_ROOT / "config" / "presets"
+    # A row dated (something that happened) after the day it is loaded plus this many days
+    # is quarantined at ingest as date_in_future (time zones put "today" a day apart).
+    future_tolerance_days: int = 1
 
     @classmethod
     def from_env(
@@ -89,6 +93,11 @@ class Settings:
             raise ValueError(
                 f"{ENV_BUILD_ACCOUNT_DAYS} must be a positive integer, got {account_days!r}"
             )
+        tolerance = pick("future_tolerance_days", ENV_FUTURE_TOLERANCE_DAYS, "1")
+        if not tolerance.isdigit():
+            raise ValueError(
+                f"{ENV_FUTURE_TOLERANCE_DAYS} must be a whole number of days, got {tolerance!r}"
+            )
         return cls(
             exports_dir=path("exports_dir", ENV_EXPORTS_DIR, "data/exports"),
             serving_path=path("serving_path", ENV_SERVING_PATH, "data/healthmart.duckdb"),
@@ -103,6 +112,7 @@ class Settings:
                 path("ingest_config", ENV_INGEST_CONFIG, ingest_config) if ingest_config else None
             ),
             presets_dir=path("presets_dir", ENV_PRESETS_DIR, "config/presets"),
+            future_tolerance_days=int(tolerance),
         )
 
     def ingest_config_location(self) -> tuple[Path, bool]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
-from healthmart.core.contract import SOURCES
+from healthmart.core.contract import CROSSWALK_SOURCE, SOURCES
 from healthmart.generate.accounts import Accounts, make_accounts
 from healthmart.generate.catalogue import (
     USAGE_FILE_RE,
@@ -57,7 +57,8 @@ def generate_exports(
     acc = make_accounts(_rng(seed, 1), accounts, cal)
     sim = simulate(_rng(seed, 2), acc, cal)
     chunks = month_chunks(cal)
-    folders = {source: out_dir / source for source in SOURCES}
+    # Every source but the crosswalk: the sample's exports name our own account ids.
+    folders = {source: out_dir / source for source in SOURCES if source != CROSSWALK_SOURCE}
     for folder in folders.values():
         folder.mkdir(parents=True, exist_ok=True)
 
@@ -85,7 +86,7 @@ def generate_exports(
             overrides_table(_rng(seed, 9), acc, sim, cal), folders["overrides"] / "overrides.csv"
         ),
     }
-    return {source: writers[source]() for source in SOURCES}
+    return {source: writers[source]() for source in folders}
 
 
 def _write_usage(

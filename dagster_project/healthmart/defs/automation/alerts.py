@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import dagster as dg
 
+from healthmart.defs.quality.systemic import blocked_because
 from healthmart.defs.serving.assets import SERVING_KEY
 
 ENV_ALERT_WEBHOOK = "HEALTHMART_ALERT_WEBHOOK"
@@ -32,6 +33,7 @@ class FailedStep:
 class FailedCheck:
     check: str
     asset: str
+    because: tuple[str, ...] = ()  # what a systemic check blocked for (file or source)
 
 
 def first_line(text: str | None) -> str:
@@ -56,7 +58,11 @@ def run_failures(
             evaluation = event.event_specific_data
             if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
                 checks.append(
-                    FailedCheck(evaluation.check_name, evaluation.asset_key.to_user_string())
+                    FailedCheck(
+                        evaluation.check_name,
+                        evaluation.asset_key.to_user_string(),
+                        tuple(blocked_because(evaluation.metadata)),
+                    )
                 )
         elif event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
             published = published or event.asset_key == SERVING_KEY
@@ -77,6 +83,7 @@ def failure_alert(
     if checks:
         names = ", ".join(f"{c.check} on {c.asset}" for c in checks)
         lines.append(f"Blocking checks failed: {names}.")
+        lines += [because for check in checks for because in check.because]
     if published:
         lines.append("The serving file was replaced before the failure.")
     else:

@@ -3,7 +3,13 @@
 import dagster as dg
 from dagster import AssetExecutionContext
 
-from healthmart.core.contract import SOURCES, Source
+from healthmart.core.contract import (
+    ACCOUNTS_SOURCE,
+    CROSSWALK_SOURCE,
+    SOURCES,
+    Source,
+    names_accounts,
+)
 from healthmart.core.resources import HealthmartSettings, warehouse_connection
 from healthmart.defs.ingest.config import IngestConfigError, load_ingest_config
 from healthmart.defs.ingest.load import ingest_source
@@ -11,8 +17,13 @@ from healthmart.defs.ingest.preset import PresetError, load_presets
 
 
 def build_ingest_asset(source: Source) -> dg.AssetsDefinition:
+    # Rows naming an account are matched and checked against the accounts and the crosswalk
+    # as loaded: those two load first.
+    references = [ACCOUNTS_SOURCE, CROSSWALK_SOURCE] if names_accounts(source) else []
+
     @dg.asset(
         key=["raw", source.name],
+        deps=[dg.AssetKey(["raw", name]) for name in references],
         group_name="ingest",
         description=(
             f"{source.description} Every file of exports/{source.name}/ (CSV, CSV.gz, Parquet, "
@@ -21,6 +32,13 @@ def build_ingest_asset(source: Source) -> dg.AssetsDefinition:
             "Column names, encoding and delimiter may be mapped in the ingest config "
             "(HEALTHMART_INGEST_CONFIG); vendor exports are read through format presets "
             "(built-in, and HEALTHMART_PRESETS_DIR)."
+            + (
+                " Rows of accounts not in the accounts export are quarantined "
+                "(unknown_account); with an account_match, each tool's id is matched to "
+                "account_id through the accounts export and the crosswalk."
+                if references
+                else ""
+            )
         ),
         kinds={"duckdb", "python"},
     )
@@ -42,6 +60,7 @@ def build_ingest_asset(source: Source) -> dg.AssetsDefinition:
                 config=config,
                 load_id=context.run.run_id,
                 presets=presets,
+                future_tolerance_days=resolved.future_tolerance_days,
             )
         for error in result.errors:
             context.log.error(error)
@@ -49,7 +68,7 @@ def build_ingest_asset(source: Source) -> dg.AssetsDefinition:
             if file.rows_quarantined:
                 context.log.warning(
                     f"{file.file}: {file.rows_quarantined} of {file.rows_read} rows quarantined "
-                    "(see ingest_meta.quarantine)"
+                    f"({file.quarantined_by_rule or 'see ingest_meta.quarantine'})"
                 )
         changed = [f.changed_from for f in result.files if f.changed_from is not None]
         return dg.MaterializeResult(

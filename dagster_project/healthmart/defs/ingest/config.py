@@ -12,12 +12,16 @@ from typing import Any
 
 import yaml
 
-from healthmart.core.contract import SOURCES, Source
+from healthmart.core.contract import SOURCES, Source, names_accounts
 from healthmart.defs.ingest.files import normalise_encoding
 from healthmart.defs.ingest.sql import first_line, norm
 
 CONFIG_KEYS = ("columns", "encoding", "delimiter", "preset", "account_match")
 DELIMITERS = (",", ";", "\t", "|")
+# account_match: the name of the tool id a source's account column holds (a column of the
+# accounts export or a crosswalk system), or EMAIL_DOMAIN (an e-mail address or a domain).
+EMAIL_DOMAIN = "email_domain"
+_ID_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 class IngestConfigError(ValueError):
@@ -33,8 +37,8 @@ class SourceConfig:
     encoding: str | None = None  # None: UTF-8, falling back to cp1252 / latin-1
     delimiter: str | None = None  # None: detected from the header line
     preset: str | None = None  # a format preset's name (None: recognised from the header, if any)
-    # The tool id the files' account column holds (e.g. stripe_customer_id), matched to
-    # account_id through the accounts export; None: it holds account_id itself.
+    # None: the account column holds our account_id. Else the tool id it holds (e.g.
+    # stripe_customer_id), matched to account_id at ingest; EMAIL_DOMAIN: matched by domain.
     account_match: str | None = None
 
     def fingerprint(self) -> str:
@@ -108,7 +112,9 @@ def parse_ingest_config(data: Any, path: Path) -> IngestConfig:
             encoding=_config_encoding(path, where, entry.get("encoding")),
             delimiter=_config_delimiter(path, where, entry.get("delimiter")),
             preset=_config_name(path, f"{where}.preset", entry.get("preset")),
-            account_match=_config_name(path, f"{where}.account_match", entry.get("account_match")),
+            account_match=_config_account_match(
+                path, where, SOURCES[name], entry.get("account_match")
+            ),
         )
     return IngestConfig(path, out)
 
@@ -175,6 +181,24 @@ def _config_delimiter(path: Path, where: str, delimiter: Any) -> str | None:
     if text not in DELIMITERS:
         raise _config_error(path, f"{where}.delimiter", f"{delimiter!r} is not one of , ; | tab")
     return text
+
+
+def _config_account_match(path: Path, where: str, src: Source, value: Any) -> str | None:
+    if value is None:
+        return None
+    where = f"{where}.account_match"
+    if not names_accounts(src):
+        raise _config_error(
+            path, where, f"{src.name} rows are not matched to accounts (only the exports that "
+            "name an account_id are)",
+        )  # fmt: skip
+    name = norm(str(value))
+    if not isinstance(value, str) or not _ID_NAME.match(name):
+        raise _config_error(
+            path, where, f"{value!r} is not the name of a tool id (e.g. stripe_customer_id, "
+            f"a column of the accounts export or a crosswalk system) or {EMAIL_DOMAIN}",
+        )  # fmt: skip
+    return name
 
 
 def load_ingest_config(path: Path | None, required: bool = False) -> IngestConfig:

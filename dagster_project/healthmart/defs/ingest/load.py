@@ -27,10 +27,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -38,7 +39,7 @@ from typing import Any
 
 import duckdb
 
-from healthmart.core.contract import SOURCES, Source
+from healthmart.core.contract import ACCOUNTS_SOURCE, CROSSWALK_SOURCE, SOURCES, Source
 from healthmart.core.settings import DEFAULT_MEMORY_LIMIT
 from healthmart.defs.ingest.cast_sql import plan_load
 from healthmart.defs.ingest.config import (
@@ -49,6 +50,7 @@ from healthmart.defs.ingest.config import (
 )
 from healthmart.defs.ingest.files import file_kind, file_sha256, list_export_files
 from healthmart.defs.ingest.load_file import Counts, FileInfo, load_file
+from healthmart.defs.ingest.matching import AccountRules, files_to_retry, future_after, prepare
 from healthmart.defs.ingest.preset import PresetCatalog, load_presets
 from healthmart.defs.ingest.preset_sql import apply_preset, reading_options
 from healthmart.defs.ingest.readers import fallback_encoding, ndjson_error, open_reader
@@ -91,6 +93,7 @@ def _log(
     added: tuple[date, date] | None = None,
     removed: tuple[date, date] | None = None,
     preset: str | None = None,
+    by_rule: str | None = None,
 ) -> None:
     if not isinstance(counts, Counts):
         counts = Counts(*counts)
@@ -98,8 +101,8 @@ def _log(
         "INSERT INTO ingest_meta.load_log (load_id, source, file, file_hash, file_size, status, "
         "rows_read, rows_loaded, rows_quarantined, error, started_at, finished_at, encoding, "
         "config_hash, added_from, added_to, removed_from, removed_to, preset, rows_skipped, "
-        "rows_written) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "rows_written, quarantined_by_rule) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             load_id,
             source,
@@ -120,8 +123,19 @@ def _log(
             preset,
             counts.skipped,
             counts.written,
+            by_rule,
         ],
     )
+
+
+def _quarantined_by_rule(con: duckdb.DuckDBPyConnection, source: str, rel: str) -> str | None:
+    """The file's quarantined rows per rule, as JSON (None: none quarantined)."""
+    rows = con.execute(
+        "SELECT rule, count(*) FROM ingest_meta.quarantine WHERE source = ? AND file = ? "
+        "GROUP BY rule ORDER BY rule",
+        [source, rel],
+    ).fetchall()
+    return json.dumps(dict(rows)) if rows else None
 
 
 def _date_range(
@@ -172,6 +186,8 @@ def _ingest_one_file(
     skip_unchanged: bool,
     config_label: str,
     catalog: PresetCatalog,
+    rules: AccountRules | None = None,
+    other_rules: Callable[[str | None], AccountRules] | None = None,
 ) -> FileResult:
     started = _now()
     rel = path.relative_to(exports_dir).as_posix()
@@ -202,6 +218,9 @@ def _ingest_one_file(
     if preset is not None and config.account_match is None:
         # The tool id the preset's account column holds, unless the config says otherwise.
         config = replace(config, account_match=preset.account_match)
+    if rules is not None and other_rules is not None and config.account_match != rules.match:
+        # (a lookup of the preset's tool id, made once per ingest of the source)
+        rules = other_rules(config.account_match)
     config_hash = config.fingerprint()
     if preset is not None:
         config_hash = hashlib.sha256(
@@ -258,7 +277,7 @@ def _ingest_one_file(
                         f"FROM raw.{qi(source.name)} WHERE _source_file = ?",
                         [rel],
                     )
-                counts = load_file(con, plan, info, load_id, loaded_at, rejects, suffix)
+                counts = load_file(con, plan, info, load_id, loaded_at, rejects, suffix, rules)
                 if counts.read == 0:
                     if counts.skipped:
                         raise FileError(
@@ -271,6 +290,9 @@ def _ingest_one_file(
                         else "has no rows (nothing loaded)"
                     )
                 added, removed = _changed_ranges(con, source, rel, old_table)
+                by_rule = (
+                    _quarantined_by_rule(con, source.name, rel) if counts.quarantined else None
+                )
                 con.execute(
                     "DELETE FROM ingest_meta.files WHERE source = ? AND file = ?",
                     [source.name, rel],
@@ -309,6 +331,7 @@ def _ingest_one_file(
                     added=added,
                     removed=removed,
                     preset=preset_name,
+                    by_rule=by_rule,
                 )
                 con.execute("COMMIT")
             except Retry as retry:
@@ -329,7 +352,7 @@ def _ingest_one_file(
                 raise
             return FileResult(
                 source.name, rel, LOADED, counts.read, counts.loaded, counts.quarantined, None,
-                used_encoding, added, removed, preset_name, counts.skipped, counts.written,
+                used_encoding, added, removed, preset_name, counts.skipped, counts.written, by_rule,
             )  # fmt: skip
         raise FileError("could not be read consistently (gave up after several attempts)")
     except Exception as exc:  # one bad file never stops the others
@@ -374,6 +397,8 @@ def ingest_source(
     memory_limit: str | None = DEFAULT_MEMORY_LIMIT,
     force: bool = False,
     presets: PresetCatalog | None = None,
+    load_date: date | None = None,
+    future_tolerance_days: int = 1,
 ) -> SourceResult:
     """Load every export file of `source` under `exports_dir/<source>/` into raw.<source>.
 
@@ -392,6 +417,12 @@ def ingest_source(
     memory_limit: if the connection has DuckDB's default memory_limit (80% of RAM), use this one
     during the ingest (reset afterwards) so big files spill to the temp directory instead of
     growing; a limit the caller set is kept. None = never touch it.
+    load_date (default: today, UTC), future_tolerance_days: a row whose date of something that
+    happened lies after load_date + future_tolerance_days is quarantined (date_in_future).
+
+    Rows naming an account are matched (account_match) and checked against the accounts loaded
+    now (see matching): load the accounts and the crosswalk first, as ingest_all does. A file
+    with rows quarantined for an account rule is loaded again once they would match.
 
     Needs a connection without an open transaction (each file is its own transaction).
     """
@@ -436,21 +467,40 @@ def ingest_source(
             ).fetchall()
         }
         paths = list_export_files(exports_dir, source)
-        for path in paths:
-            results.append(
-                _ingest_one_file(
-                    con,
-                    src,
-                    path,
-                    exports_dir,
-                    src_config,
-                    load_id,
-                    known,
-                    not force,
-                    config.label,
-                    catalog,
-                )  # fmt: skip
-            )
+        last_day = future_after(load_date or _now().date(), future_tolerance_days)
+        rules = prepare(con, src, src_config.account_match, last_day)
+        # The rules of the files whose preset names another tool id, by that id.
+        by_match: dict[str | None, AccountRules] = {}
+
+        def other_rules(match: str | None) -> AccountRules:
+            if match not in by_match:
+                by_match[match] = prepare(con, src, match, last_day)
+            return by_match[match]
+
+        try:
+            # Files whose quarantined rows an account or crosswalk row loaded since now matches.
+            retry = files_to_retry(con, rules)
+            for path in paths:
+                rel = path.relative_to(exports_dir).as_posix()
+                results.append(
+                    _ingest_one_file(
+                        con,
+                        src,
+                        path,
+                        exports_dir,
+                        src_config,
+                        load_id,
+                        known,
+                        not force and rel not in retry,
+                        config.label,
+                        catalog,
+                        rules,
+                        other_rules,
+                    )  # fmt: skip
+                )
+        finally:
+            for used in (rules, *by_match.values()):
+                used.close(con)
         present = {p.relative_to(exports_dir).as_posix() for p in paths}
         for rel in sorted(set(known) - present):
             results.append(_remove_file(con, src, rel, known[rel][0], load_id))
@@ -510,8 +560,11 @@ def ingest_all(
     memory_limit: str | None = DEFAULT_MEMORY_LIMIT,
     force: bool = False,
     presets: PresetCatalog | None = None,
+    load_date: date | None = None,
+    future_tolerance_days: int = 1,
 ) -> dict[str, SourceResult]:
-    """Ingest every source of the contract (or the given ones); one load_id for the whole call."""
+    """Ingest every source of the contract (or the given ones), the accounts and the crosswalk
+    first (the others are matched and checked against them); one load_id for the whole call."""
     load_id = load_id or uuid.uuid4().hex
     names = list(sources) if sources is not None else list(SOURCES)
     presets = presets if presets is not None else load_presets()
@@ -527,6 +580,12 @@ def ingest_all(
             memory_limit=memory_limit,
             force=force,
             presets=presets,
+            load_date=load_date,
+            future_tolerance_days=future_tolerance_days,
         )
-        for name in names
+        for name in sorted(names, key=_reference_first)
     }
+
+
+def _reference_first(name: str) -> int:
+    return {ACCOUNTS_SOURCE: 0, CROSSWALK_SOURCE: 1}.get(name, 2)

@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 
 from healthmart.defs.ingest.cast_sql import Checked, Plan, checked_sql
+from healthmart.defs.ingest.matching import AccountRules
 from healthmart.defs.ingest.results import (
     DUPLICATE_RULE,
     LINEAGE_COLUMNS,
@@ -49,8 +50,11 @@ def load_file(
     loaded_at: datetime,
     rejects: list | None,
     tmp_suffix: str,
+    rules: AccountRules | None = None,
 ) -> Counts:
     """Delete the file's old rows and load it.
+
+    `rules`: account matching, unknown accounts and dates in the future (matching.prepare).
 
     `rejects` = malformed CSV lines found by a previous attempt ([(line, error_type, csv_line,
     message)]), or None when not known yet: then the first scan records them and, if there are
@@ -96,8 +100,9 @@ def load_file(
     insert_cols = ", ".join(
         qi(n) for n in contract_cols + extra_names + [n for n, _ in LINEAGE_COLUMNS]
     )
+    account_id = rules.account_id_sql if rules else qi("account_id")
     select_cols = ", ".join(
-        [qi(n) for n in contract_cols]
+        [account_id if n == "account_id" else qi(n) for n in contract_cols]
         + [f"__x{i}" for i in range(len(extra_names))]
         + [
             file_lit,
@@ -105,16 +110,18 @@ def load_file(
             ql(info.file_hash),
             f"TIMESTAMP {ql(info.mtime.isoformat(sep=' '))}",
             f"TIMESTAMP {ql(loaded_at.isoformat(sep=' '))}",
+            rules.account_ref_sql if rules else "CAST(NULL AS VARCHAR)",
         ]
     )
 
     def checked(errors: str) -> Checked:
-        return checked_sql(plan, reader.relation(errors), row_map)
+        chk = checked_sql(plan, reader.relation(errors), row_map)
+        return rules.apply(chk) if rules else chk
 
     skipped, written, bad = 0, None, None
     if plan.aggregate:
         loaded, written, skipped, bad = _insert_aggregated(
-            con, plan, checked(first_errors).sql, raw, insert_cols, select_cols, tmp_suffix
+            con, plan, checked(first_errors).sql, raw, insert_cols, select_cols, tmp_suffix, rules
         )
     else:
         loaded = con.execute(
@@ -136,11 +143,13 @@ def load_file(
     q_const = f"{ql(src.name)}, {file_lit}"
     q_tail = f"TIMESTAMP {ql(loaded_at.isoformat(sep=' '))}, {ql(load_id)}"
     chk = checked(other_errors)
+    account_ref = rules.quarantine_ref_sql if rules else "CAST(NULL AS VARCHAR)"
     quarantined = 0
     if bad != 0:  # (the aggregate counted them: no second pass over a clean event file)
         quarantined = con.execute(
-            f"INSERT INTO ingest_meta.quarantine ({q_cols}) "
-            f"SELECT {q_const}, __row, __rule, {chk.detail}, {chk.record}, {q_tail} "
+            f"INSERT INTO ingest_meta.quarantine ({q_cols}, account_ref) "
+            f"SELECT {q_const}, __row, __rule, {chk.detail}, {chk.record}, {q_tail}, "
+            f"{account_ref} "
             f"FROM ({chk.sql}) WHERE __rule IS NOT NULL AND __rule <> {ql(NOT_DATA_RULE)}"
         ).fetchone()[0]
     if plan.has_skip and not plan.aggregate:
@@ -187,21 +196,34 @@ def _insert_aggregated(
     insert_cols: str,
     select_cols: str,
     tmp_suffix: str,
+    rules: AccountRules | None = None,
 ) -> tuple[int, int, int, int]:
     """Events to usage rows, in one streaming aggregate over the file: count (and minutes) per
     account, day, user and feature; the first event's row is the usage row's _source_row.
+    With account matching, the account is the matched one (columns named as `select_cols`
+    reads them), and the usage row keeps the first tool id that named it.
 
     Returns (events loaded, usage rows written, rows that are not data, rows breaking a rule);
     the rows breaking a rule are counted here and quarantined by a second pass, if any.
     """
-    key = list(plan.source.key)
+    account_id = rules.account_id_sql if rules else qi("account_id")
+    account_ref = rules.account_ref_sql if rules else "CAST(NULL AS VARCHAR)"
     state = f"CASE WHEN __rule IS NULL THEN 0 WHEN __rule = {ql(NOT_DATA_RULE)} THEN 1 ELSE 2 END"
-    keys = ", ".join(f"CASE WHEN __rule IS NULL THEN {qi(k)} END AS {qi(k)}" for k in key)
+    keys = ", ".join(
+        f"CASE WHEN __rule IS NULL THEN {account_id if k == 'account_id' else qi(k)} END AS "
+        f"{account_id if k == 'account_id' else qi(k)}"
+        for k in plan.source.key
+    )
+    ref = (
+        f", min(CASE WHEN __rule IS NULL THEN {account_ref} END) AS {account_ref}"
+        if rules and rules.lookup
+        else ""
+    )
     agg = f"__hm_agg_{tmp_suffix}"
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {agg} AS "
         f"SELECT {state} AS __state, {keys}, sum(event_count) AS event_count, "
-        f"sum(minutes) AS minutes, min(__row) AS __row, count(*) AS __n "
+        f"sum(minutes) AS minutes, min(__row) AS __row, count(*) AS __n{ref} "
         f"FROM ({checked}) GROUP BY ALL"
     )
     written = con.execute(

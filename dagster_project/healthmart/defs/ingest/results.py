@@ -24,6 +24,9 @@ LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("_file_hash", "VARCHAR"),
     ("_file_modified_at", "TIMESTAMP"),
     ("_loaded_at", "TIMESTAMP"),
+    # What the row named its account by when matched (ingest config account_match): the
+    # tool's id or the e-mail; account_id holds the account it matched.
+    ("_source_account_ref", "VARCHAR"),
 )
 
 DUPLICATE_RULE = "duplicate_key_in_file"
@@ -50,6 +53,8 @@ class FileResult:
     preset: str | None = None  # the format preset the file was read through
     rows_skipped: int = 0  # rows its preset says are not data (extra header rows, TOTAL lines)
     rows_written: int | None = None  # rows written to raw, when events aggregate to usage rows
+    # The rows quarantined per rule, as JSON ({"unknown_account": 2}); None: none.
+    quarantined_by_rule: str | None = None
 
     @property
     def changed_from(self) -> date | None:

@@ -59,6 +59,10 @@ _ADDED_META_COLUMNS = (
     ("load_log", "rows_skipped", "BIGINT"),
     ("load_log", "rows_written", "BIGINT"),
     ("files", "preset", "VARCHAR"),
+    # The rows a load quarantined per rule, as a JSON object ({"unknown_account": 2, ...}).
+    ("load_log", "quarantined_by_rule", "VARCHAR"),
+    # What a row quarantined for an account rule named its account by (to retry it).
+    ("quarantine", "account_ref", "VARCHAR"),
 )
 
 

@@ -14,20 +14,19 @@ from typing import Any
 
 import dagster as dg
 
-from healthmart.core.contract import SOURCES
+from healthmart.core.contract import ACCOUNTS_SOURCE, SOURCES, names_accounts
 from healthmart.core.resources import HealthmartSettings
 from healthmart.defs.dbt.assets import mart_asset_key, run_scoring_dates
 from healthmart.defs.quality.results import RESULTS_TABLE, validate_and_record
 from healthmart.defs.quality.suites import (
-    ACCOUNT_COLUMN,
-    ACCOUNTS_SOURCE,
     Suite,
     export_suite,
     load_parameters,
     parameters_for,
     suite_path,
 )
-from healthmart.defs.quality.validate import SuiteResult, outcome_summary
+from healthmart.defs.quality.systemic import blocking_message
+from healthmart.defs.quality.validate import Outcome, SuiteResult, outcome_summary
 
 # The key marts with a suite (expectations/<model>.json).
 MART_SUITES = (
@@ -50,6 +49,15 @@ def load_suite(directory: Path, name: str) -> Suite:
     raise FileNotFoundError(f"no expectation suite {path}")
 
 
+def failure_line(suite: str, outcome: Outcome, parameters: dict[str, Any]) -> str:
+    """One line for a failed expectation: what a systemic check blocked for (the file or source
+    and by how much), else the expectation, its counts and a few examples."""
+    message = None
+    if outcome.blocking:
+        message = blocking_message(suite, outcome.column, outcome.examples, parameters)
+    return message or f"{suite}: {outcome_summary(outcome)} e.g. {list(outcome.examples)[:3]}"
+
+
 def check_metadata(result: SuiteResult, suite: Suite, run_id: str) -> dict[str, Any]:
     failed = [o for o in result.outcomes if not o.success]
     lines = [
@@ -63,8 +71,10 @@ def check_metadata(result: SuiteResult, suite: Suite, run_id: str) -> dict[str, 
             f"| {o.expectation_type} | {o.column or ''} | {o.severity} | {unexpected} "
             f"| {o.element_count if o.element_count is not None else ''} | {examples} |"
         )
+    blocked = [failure_line(suite.name, o, result.parameters) for o in result.blocking_failures]
     return {
         "suite": suite.name,
+        "blocked_because": dg.MetadataValue.md("\n".join(f"- {b}" for b in blocked) or "none"),
         "suite_file": str(suite.path) if suite.path else "derived from the contract",
         "scope": result.scope,
         "rows_validated": result.rows_validated,
@@ -115,7 +125,7 @@ def build_suite_check(
         for outcome in result.outcomes:
             if not outcome.success:
                 log = context.log.error if outcome.blocking else context.log.warning
-                log(f"{suite.name}: {outcome_summary(outcome)} e.g. {list(outcome.examples)[:3]}")
+                log(failure_line(suite.name, outcome, result.parameters))
         context.log.info(
             f"{suite.name}: {result.rows_validated} rows ({result.scope}) in "
             f"{result.seconds:.1f} s, {len(result.blocking_failures)} blocking failure(s), "
@@ -138,7 +148,7 @@ def build_checks() -> list[dg.AssetChecksDefinition]:
     checks = []
     accounts_key = dg.AssetKey(["raw", ACCOUNTS_SOURCE])
     for source in SOURCES.values():
-        references = ACCOUNT_COLUMN in source.column_names and source.name != ACCOUNTS_SOURCE
+        references = names_accounts(source)
         checks.append(
             build_suite_check(
                 f"raw_{source.name}",

@@ -31,8 +31,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from healthmart.core.contract import SOURCES, Column, Source
+from healthmart.core.contract import (
+    ACCOUNT_COLUMN,
+    ACCOUNTS_SOURCE,
+    SOURCES,
+    Column,
+    Source,
+    names_accounts,
+)
 from healthmart.core.settings import PROJECT_ROOT
+from healthmart.defs.quality.systemic import FILES, files_frame
 
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 PARAMETERS_FILE = "parameters.json"
@@ -62,13 +70,6 @@ GX_TYPES = {
     "DOUBLE": "float",
 }
 
-# Dates that record something that already happened, beside each source's time column and
-# version column. Other dates (due_date, contract_end, valid_until) may lie ahead.
-PAST_DATE_COLUMNS = ("signup_date", "paid_date", "closed_at")
-
-# A column every export whose rows belong to an account has, and the source that lists them.
-ACCOUNT_COLUMN = "account_id"
-ACCOUNTS_SOURCE = "accounts"
 
 # Range rules that hold for some rows only: (column, (condition column, value), min, max, text).
 CONDITIONAL_RANGES: dict[str, tuple[tuple[str, tuple[str, str], float, float, str], ...]] = {
@@ -256,14 +257,16 @@ def export_suite(source: Source) -> dict[str, Any]:
                     ignore_row_if="either_value_is_missing",
                 )
             )
-    past = [source.time_column, source.version_column, *PAST_DATE_COLUMNS]
+    # Warnings: the ingest quarantines such rows (date_in_future); these see rows that
+    # reached raw another way.
     for column in source.columns:
-        if column.name in past and column.type.upper() in ("DATE", "TIMESTAMP"):
+        if column.name in source.past_date_columns:
             exps.append(
                 expectation(
                     "expect_column_values_to_be_between",
                     f"{column.name} is not in the future (not after the day the file was "
                     "loaded, plus future_tolerance_days)",
+                    severity=WARNING,
                     column=column.name,
                     max_value={"$PARAMETER": "latest_plausible_date"},
                 )
@@ -281,19 +284,44 @@ def export_suite(source: Source) -> dict[str, Any]:
         )
     )
     derived: dict[str, str] = {}
-    if ACCOUNT_COLUMN in names and source.name != ACCOUNTS_SOURCE:
+    if names_accounts(source):
         derived["_account_known"] = (
             f"{ACCOUNT_COLUMN} in (select {ACCOUNT_COLUMN} from raw.{ACCOUNTS_SOURCE})"
         )
+        # A warning: the ingest quarantines rows of unknown accounts (unknown_account); rows
+        # loaded before any accounts were, or whose account left the export, show here.
         exps.append(
             expectation(
                 "expect_column_values_to_be_in_set",
                 f"every {ACCOUNT_COLUMN} is known in the accounts export",
+                severity=WARNING,
                 column="_account_known",
                 value_set=[True],
             )
         )
-    frames: dict[str, dict[str, Any]] = {}
+    # What blocks: problems of a whole file or source (healthmart.defs.quality.systemic).
+    frames: dict[str, dict[str, Any]] = {FILES: files_frame(source)}
+    exps.append(
+        expectation(
+            "expect_column_values_to_be_between",
+            "quarantine share: at most quarantine_max_share of a file's rows quarantined at "
+            "ingest (judged from quarantine_min_rows quarantined rows)",
+            frame=FILES,
+            column="quarantined_share",
+            min_value=0,
+            max_value={"$PARAMETER": "quarantine_max_share"},
+        )
+    )
+    exps.append(
+        expectation(
+            "expect_column_values_to_be_between",
+            "shrunk file: a new version of a file has at least file_min_size_ratio times the "
+            "rows of the version before (judged from shrink_min_rows rows before)",
+            frame=FILES,
+            column="size_ratio",
+            min_value={"$PARAMETER": "file_min_size_ratio"},
+        )
+    )
     if source.time_column:
         frames[PROFILE] = {
             "sql": PROFILE_SQL.format(time_column=source.time_column),
@@ -305,18 +333,23 @@ def export_suite(source: Source) -> dict[str, Any]:
                 "baseline_period_rows",
             ],
         }
-        exps.append(
-            expectation(
-                "expect_column_values_to_be_between",
-                f"freshness: the newest {source.time_column} is at most "
-                "freshness_max_lag_days before the scoring date (the newest date in all exports)",
-                severity=WARNING,
-                frame=PROFILE,
-                column="lag_days",
-                min_value=0,
-                max_value={"$PARAMETER": "freshness_max_lag_days"},
+        # Freshness warns; a source staler still blocks (healthmart.defs.quality.systemic).
+        for label, severity, parameter in (
+            ("freshness", WARNING, "freshness_max_lag_days"),
+            ("stale source", CRITICAL, "stale_max_lag_days"),
+        ):
+            exps.append(
+                expectation(
+                    "expect_column_values_to_be_between",
+                    f"{label}: the newest {source.time_column} is at most {parameter} before "
+                    "the scoring date (the newest date in all exports)",
+                    severity=severity,
+                    frame=PROFILE,
+                    column="lag_days",
+                    min_value=0,
+                    max_value={"$PARAMETER": parameter},
+                )
             )
-        )
         exps.append(
             expectation(
                 "expect_column_values_to_be_between",

@@ -457,6 +457,7 @@ def validate_suite(
         "table": table,
         "rows": f"({base_rows})",
         "scoring_date": f"date '{as_of.isoformat()}'" if as_of else "cast(null as date)",
+        "where": where or "true",
         **{k: str(v) for k, v in params.items() if isinstance(v, int | float)},
     }
 
