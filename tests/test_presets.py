@@ -482,3 +482,36 @@ def test_a_preset_s_tool_id_is_matched_through_the_accounts_export(tmp_path: Pat
         "select rule, account_ref from ingest_meta.quarantine order by rule"
     ).fetchall() == [("unmapped_value:status", None), ("unmatched_account", "C")]
     con.close()
+
+
+def test_events_aggregate_to_the_matched_account(tmp_path: Path) -> None:
+    """Segment events name the account by its group id: matched through the accounts
+    export's segment_group_id column, they aggregate to usage rows of our account_id, each
+    keeping the group id; the events of a group no account has are quarantined."""
+    exports = tmp_path / "exports"
+    (_dir(exports / "accounts") / "accounts.csv").write_text(
+        "account_id,signup_date,segment_group_id\nacme,2025-01-01,A\n"
+    )
+    events = "2026-02-12-00.json.gz"
+    shutil.copy(FIXTURES / "segment_events_json" / events, _dir(exports / "usage") / events)
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    no_config = parse_ingest_config({}, Path("ingest.yml"))
+    ingest_source(con, "accounts", exports, config=no_config)
+    (f,) = ingest_source(con, "usage", exports, config=no_config, presets=load_presets()).files
+    assert (f.status, f.rows_read, f.rows_loaded, f.rows_written) == ("loaded", 9, 6, 3)
+    assert con.execute(
+        "select account_id, activity_date::varchar, user_id, feature, event_count, "
+        "_source_account_ref from raw.usage order by all"
+    ).fetchall() == [
+        ("acme", "2026-02-10", "a1", "Report Viewed", 3, "A"),
+        ("acme", "2026-02-11", "a2", "Dashboards", 2, "A"),
+        ("acme", "2026-02-11", "a2", "Report Viewed", 1, "A"),
+    ]
+    assert con.execute(
+        "select rule, count(*) from ingest_meta.quarantine group by rule order by rule"
+    ).fetchall() == [
+        ("required_missing:account_id", 1),
+        ("required_missing:activity_date", 1),
+        ("unmatched_account", 1),
+    ]
+    con.close()
