@@ -111,6 +111,7 @@ def load_file(
             f"TIMESTAMP {ql(info.mtime.isoformat(sep=' '))}",
             f"TIMESTAMP {ql(loaded_at.isoformat(sep=' '))}",
             rules.account_ref_sql if rules else "CAST(NULL AS VARCHAR)",
+            "__n" if plan.aggregate else "CAST(NULL AS BIGINT)",  # (_source_events)
         ]
     )
 

@@ -27,6 +27,10 @@ LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
     # What the row named its account by when matched (ingest config account_match): the
     # tool's id or the e-mail; account_id holds the account it matched.
     ("_source_account_ref", "VARCHAR"),
+    # How many events of the file the row sums when a preset aggregates events to usage rows
+    # at ingest (the file's part of the key: staging adds up the parts of several files);
+    # null for a row of the export as it is.
+    ("_source_events", "BIGINT"),
 )
 
 DUPLICATE_RULE = "duplicate_key_in_file"
