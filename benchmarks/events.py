@@ -23,6 +23,7 @@ from pathlib import Path
 
 import duckdb
 
+from healthmart.defs.ingest.config import parse_ingest_config
 from healthmart.defs.ingest.load import ingest_source
 
 MONTH_START = "2026-01-01"
@@ -88,7 +89,9 @@ def generate(out: Path, accounts: int, days: int, seed: int, max_users: int) -> 
 def load(exports: Path, warehouse: Path) -> None:
     con = duckdb.connect(str(warehouse))
     started = time.perf_counter()
-    result = ingest_source(con, "usage", exports)
+    # the generated group ids are the account ids (no accounts export to match them through)
+    config = parse_ingest_config({"sources": {"usage": {"account_match": "account_id"}}}, exports)
+    result = ingest_source(con, "usage", exports, config=config)
     wall = time.perf_counter() - started
     (f,) = result.files
     written = con.execute("SELECT count(*) FROM raw.usage").fetchone()[0]
