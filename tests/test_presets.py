@@ -229,12 +229,26 @@ def test_inspect_names_the_preset_the_mapping_and_the_problems(tmp_path: Path, c
     assert "Accounts: the account column holds stripe_customer_id (account_match)" in out
     assert "  amount      <- 'Amount Due'\n" in out
     assert "  status      <- 'Status'  (words: paid -> paid, open -> open, uncollectible -> " in out
-    assert "Rows: 5 rows read: 4 would load, 1 would be quarantined; 1 rows are not data" in out
+    # no accounts export in the landing folder: no Stripe id matches an account
+    assert f"Accounts matched against nothing: no accounts export in {tmp_path / 'accounts'}" in out
+    assert "Rows: 5 rows read: 0 would load, 5 would be quarantined; 1 rows are not data" in out
+    assert "  unmatched_account: 4 rows\n  unmapped_value:status: 1 rows\n" in out
     assert (
         "  row 6: unmapped_value:status: status 'pending' (column 'Status') has no mapping in "
         "preset stripe_invoices_csv (it maps: paid, open, uncollectible, void)"
     ) in out
     assert not list(tmp_path.glob("*.duckdb"))  # nothing written
+    # with the accounts export of the landing folder: the ids it does not know are named
+    (_dir(tmp_path / "accounts") / "accounts.csv").write_text(
+        "account_id,signup_date,stripe_customer_id\nacme,2025-01-01,A\n"
+    )
+    assert main(["inspect", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert f"Accounts checked against 1 rows of {tmp_path / 'accounts'}" in out
+    assert "Rows: 5 rows read: 2 would load, 3 would be quarantined; 1 rows are not data" in out
+    assert "  unmatched_account: 2 rows\n" in out
+    assert "stripe_customer_id 'B' matches no account" in out
+    assert not list(tmp_path.glob("*.duckdb"))
     # several presets match: none is used, and inspect says which
     both = _dir(tmp_path / "usage") / "events.jsonl"
     both.write_text(

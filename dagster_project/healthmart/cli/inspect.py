@@ -1,17 +1,21 @@
 """`healthmart inspect FILE`: which format preset reads an export, the mapping it applies, and
-the first problems in it, without loading anything (an in-memory DuckDB reads the file)."""
+the first problems in it, without loading anything (an in-memory DuckDB reads the file, and
+the accounts and crosswalk exports of its landing folder to check the accounts it names)."""
 
 from __future__ import annotations
 
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
-from healthmart.core.contract import SOURCES
+from healthmart.core.contract import ACCOUNTS_SOURCE, SOURCES
 from healthmart.defs.ingest.cast_sql import Plan, checked_sql, plan_load
 from healthmart.defs.ingest.config import IngestConfig, SourceConfig
-from healthmart.defs.ingest.files import file_kind
+from healthmart.defs.ingest.files import file_kind, list_export_files
+from healthmart.defs.ingest.load import ingest_source
+from healthmart.defs.ingest.matching import AccountRules, future_after, names_accounts, prepare
 from healthmart.defs.ingest.preset import PresetCatalog
 from healthmart.defs.ingest.preset_sql import apply_preset, reading_options
 from healthmart.defs.ingest.readers import open_reader
@@ -97,9 +101,41 @@ def _mapping_lines(plan: Plan) -> list[str]:
     return lines
 
 
-def _problems(con: duckdb.DuckDBPyConnection, plan: Plan, errors: str) -> tuple[list, list]:
+def _account_rules(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    match: str | None,
+    exports_dir: Path,
+    config: IngestConfig,
+    catalog: PresetCatalog,
+    tolerance_days: int,
+) -> tuple[AccountRules, str]:
+    """The account rules the ingest would apply, from the accounts and crosswalk exports of
+    the landing folder loaded into the in-memory database; and what was checked."""
+    src = SOURCES[source]
+    today = datetime.now(UTC).date()
+    if not names_accounts(src):
+        return prepare(con, src, None, future_after(today, tolerance_days)), ""
+    loaded = []
+    for name in (ACCOUNTS_SOURCE, "crosswalk"):
+        if list_export_files(exports_dir, name):
+            result = ingest_source(con, name, exports_dir, config=config, presets=catalog)
+            rows = sum(f.rows_loaded for f in result.files)
+            loaded.append(f"{rows} rows of {exports_dir / name}")
+    rules = prepare(con, src, match, future_after(today, tolerance_days))
+    if loaded:
+        return rules, "checked against " + " and ".join(loaded)
+    where = exports_dir / ACCOUNTS_SOURCE
+    if rules.lookup:  # as the ingest would: no account to match an id to
+        return rules, f"matched against nothing: no accounts export in {where}"
+    return rules, f"not checked: no accounts export in {where}"
+
+
+def _problems(
+    con: duckdb.DuckDBPyConnection, plan: Plan, errors: str, rules: AccountRules
+) -> tuple[list, list]:
     """Rows per rule (None: good), and the first rows breaking one."""
-    chk = checked_sql(plan, plan.reader.relation(errors), None)
+    chk = rules.apply(checked_sql(plan, plan.reader.relation(errors), None))
     by_rule = f"SELECT __rule, count(*) FROM ({chk.sql}) GROUP BY ALL ORDER BY 2 DESC"
     first = (
         f"SELECT __row, __rule, {chk.detail} FROM ({chk.sql}) "
@@ -110,9 +146,16 @@ def _problems(con: duckdb.DuckDBPyConnection, plan: Plan, errors: str) -> tuple[
 
 
 def inspect_file(
-    path: Path, source: str | None, config: IngestConfig, catalog: PresetCatalog
+    path: Path,
+    source: str | None,
+    config: IngestConfig,
+    catalog: PresetCatalog,
+    exports_dir: Path | None = None,
+    tolerance_days: int = 1,
 ) -> tuple[int, str]:
-    """(exit code, report)."""
+    """(exit code, report). exports_dir: the landing folder whose accounts (and crosswalk)
+    exports the file's accounts are checked against (default: the folder holding the file's
+    source folder)."""
     path = Path(path)
     out: list[str] = [f"File: {path}"]
     kind = file_kind(path)
@@ -138,6 +181,12 @@ def inspect_file(
                     f"Accounts: the account column holds {match} (account_match), not account_id"
                 )
             plan = _plan(con, path, kind, src, src_config, recognition, config.label, tmpdir)
+            landing = exports_dir or path.resolve().parent.parent
+            rules, checked = _account_rules(
+                con, src, match, landing, config, catalog, tolerance_days
+            )
+            if checked:
+                out.append(f"Accounts {checked}")
         except FileError as exc:
             out.append(f"Problem: {exc}")
             return 1, "\n".join(out)
@@ -145,10 +194,12 @@ def inspect_file(
         out += _mapping_lines(plan)
         errors = "ignore_errors=true" if kind == "csv" else ""
         try:
-            counts, examples = _problems(con, plan, errors)
+            counts, examples = _problems(con, plan, errors, rules)
         except duckdb.Error as exc:
             out.append(f"Problem: the file cannot be read: {str(exc).splitlines()[0]}")
             return 1, "\n".join(out)
+        finally:
+            rules.close(con)
     by_rule = dict(counts)
     good = by_rule.pop(None, 0)
     skipped = by_rule.pop(NOT_DATA_RULE, 0)

@@ -92,6 +92,11 @@ def main(argv: list[str] | None = None) -> int:
         "--ingest-config",
         help="ingest config file (default: HEALTHMART_INGEST_CONFIG, else config/ingest.yml)",
     )
+    ins_p.add_argument(
+        "--exports-dir",
+        help="landing folder whose accounts and crosswalk exports the file's accounts are "
+        "checked against (default: the folder holding the file's source folder)",
+    )
     cal_p = sub.add_parser(
         "calibrate",
         help="fit signal weights to the churn history; write a proposed preset and a comparison",
@@ -155,7 +160,14 @@ def main(argv: list[str] | None = None) -> int:
         except (IngestConfigError, PresetError) as exc:
             print(str(exc), file=sys.stderr)
             return 1
-        code, report = inspect_file(Path(args.file), args.source, config, catalog)
+        code, report = inspect_file(
+            Path(args.file),
+            args.source,
+            config,
+            catalog,
+            exports_dir=Path(args.exports_dir) if args.exports_dir else None,
+            tolerance_days=settings.future_tolerance_days,
+        )
         print(report)
         return code
     if args.command == "parse":
