@@ -165,7 +165,8 @@ def test_email_domains_match_the_accounts_website_and_the_crosswalk(con, exports
     ],
 )
 def test_domain_of_an_address(value: str, domain: str | None) -> None:
-    assert duckdb.execute(f"select {domain_sql('?')}", [value]).fetchone()[0] == domain
+    with duckdb.connect() as con:
+        assert con.execute(f"select {domain_sql('?')}", [value]).fetchone()[0] == domain
 
 
 def test_late_accounts_and_crosswalk_heal_the_quarantined_rows(con, exports) -> None:

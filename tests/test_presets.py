@@ -311,7 +311,6 @@ SA4,10,A,2026-03-15 11:58:00,2026-03-15 12:00:00,9f3a0c1d2e
 VENDOR_CONFIG = """version: 1
 sources:
   # The fixtures name accounts by account_id (the vendors' own ids need account matching).
-  accounts: {account_match: account_id}
   billing: {account_match: account_id}
   support:
     account_match: account_id

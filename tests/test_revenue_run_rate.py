@@ -24,16 +24,20 @@ ACCOUNTS = """account_id,signup_date,contract_start,contract_end,arr,licensed_se
 P,2023-07-01,2025-07-01,2026-07-01,3650,10
 Q,2024-07-01,,,3650,10
 R,2025-01-01,,,3600,10
+S,2025-11-01,,,1200,2
 """
 
 # Without period columns. P: annual, 3650 issued on the first day of each contract year.
-# R: monthly, 300 on the 1st from January to August 2025, then nothing.
+# R: monthly, 300 on the 1st from January to August 2025, then nothing. S: one invoice in
+# December, so that billing is not stale (an export whose newest row is more than 70 days
+# behind the newest of all exports blocks the run).
 BILLING_INFERRED = "invoice_id,account_id,issued_date,due_date,amount,status\n" + "".join(
     [
         "P0,P,2023-07-01,2023-07-31,3650,paid\n",
         "P1,P,2024-07-01,2024-07-31,3650,paid\n",
         "P2,P,2025-07-01,2025-07-31,3650,paid\n",
         *(f"R{m},R,2025-0{m}-01,2025-0{m}-28,300,paid\n" for m in range(1, 9)),
+        "S1,S,2025-12-01,2025-12-31,100,open\n",
     ]
 )
 
