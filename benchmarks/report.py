@@ -110,6 +110,23 @@ def _memory(step: dict | None) -> str:
     return text if _ok(step) else f"{text} (at stop)"
 
 
+def _measured_lines(results: dict) -> list[str]:
+    """When each scale's steps were measured: a scale not run again keeps its last figures,
+    and the table must not pass them off as this run's."""
+    parts = []
+    for name, e in results.get("scales", {}).items():
+        days = sorted(
+            {
+                str(step["measured_at"])[:10]
+                for step in e.get("steps", {}).values()
+                if step.get("measured_at") and not step.get("skipped")
+            }
+        )
+        if days:
+            parts.append(f"{name} on {days[0]}" + (f" to {days[-1]}" if len(days) > 1 else ""))
+    return [f"Measured: {'; '.join(parts)}.", ""] if parts else []
+
+
 def render(results: dict) -> str:
     lines = [HEADER.format(note=results.get("note", "")).rstrip(), ""]
     m = results.get("machine", {})
@@ -118,6 +135,7 @@ def render(results: dict) -> str:
         f"Python {m.get('python')}, DuckDB {m.get('duckdb')}, pandas {m.get('pandas')}. "
         f"Updated {results.get('updated_at')}.",
         "",
+        *_measured_lines(results),
         "| scale | accounts × months | usage rows | all rows | full build | incremental run "
         "| current-day build | SQL limit | pandas | history ref | ours / SQL | daily / SQL "
         "| pandas / ours | incremental / full | full / history |",
