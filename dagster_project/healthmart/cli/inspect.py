@@ -175,7 +175,9 @@ def inspect_file(
             else:
                 out.append(f"Preset: none - {recognition.how}")
             src_config = config.source(src)
-            match = src_config.account_match or (preset.account_match if preset else None)
+            if preset is not None:
+                src_config = src_config.with_preset_match(preset.account_match)
+            match = src_config.account_match
             if match and match != "account_id":
                 out.append(
                     f"Accounts: the account column holds {match} (account_match), not account_id"

@@ -1,13 +1,7 @@
 {#- Fails with one row per listed column that holds nulls: the column and its null rows
-    (failing_rows). One query per model for all its required columns: a not_null test per
-    column would be one dbt node each, and dbt spends about as long on a node as on a small
-    query. -#}
+    (failing_rows). column_values with only its not_null rules (the seeds' tests use it). -#}
 {% test not_null_columns(model, columns) %}
 
-{%- set rules = [] %}
-{%- for column in columns %}
-    {%- do rules.append({'column': column, 'problem': 'expected no nulls', 'broken': column ~ ' is null'}) %}
-{%- endfor %}
-{{ column_rules_query(model, rules) }}
+{{ test_column_values(model, not_null=columns) }}
 
 {% endtest %}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,12 @@ class SourceConfig:
     # None: the account column holds our account_id. Else the tool id it holds (e.g.
     # stripe_customer_id), matched to account_id at ingest; EMAIL_DOMAIN: matched by domain.
     account_match: str | None = None
+
+    def with_preset_match(self, preset_match: str | None) -> SourceConfig:
+        """The tool id a preset's account column holds applies unless this config names one."""
+        if self.account_match is not None or preset_match is None:
+            return self
+        return replace(self, account_match=preset_match)
 
     def fingerprint(self) -> str:
         """A hash of how files are read: a file loaded with another one is loaded again."""
@@ -120,10 +126,10 @@ def parse_ingest_config(data: Any, path: Path) -> IngestConfig:
 
 
 def _config_name(path: Path, where: str, value: Any) -> str | None:
-    """A name such as a preset's or a tool id's: lower-case letters, digits and underscores."""
+    """A preset's name: lower-case letters, digits and underscores."""
     if value is None:
         return None
-    if not isinstance(value, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", value):
+    if not isinstance(value, str) or not _ID_NAME.match(value):
         raise _config_error(
             path, where, f"{value!r} is not a name (lower-case letters, digits, underscores)"
         )

@@ -215,9 +215,8 @@ def _ingest_one_file(
         return FileResult(source.name, rel, ERROR, 0, 0, 0, msg)
     preset = recognition.preset
     preset_name = preset.name if preset else None
-    if preset is not None and config.account_match is None:
-        # The tool id the preset's account column holds, unless the config says otherwise.
-        config = replace(config, account_match=preset.account_match)
+    if preset is not None:
+        config = config.with_preset_match(preset.account_match)
     if rules is not None and other_rules is not None and config.account_match != rules.match:
         # (a lookup of the preset's tool id, made once per ingest of the source)
         rules = other_rules(config.account_match)
